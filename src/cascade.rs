@@ -1,0 +1,87 @@
+//! The deletion worker: runs due cascade jobs from the store's durable queue.
+//!
+//! It is woken by the DELETE handler, and otherwise sleeps until the next job falls due, but
+//! never longer than [`POLL_INTERVAL`], so that it also notices jobs queued by another process
+//! sharing the database. On shutdown it finishes (or rolls back) the job in hand and stops;
+//! whatever is still queued runs after the next start. Tests do not sleep for it: they call
+//! [`drain`], or move the [`Clock`] and wake it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::store::{CascadeRun, Store, StoreResult};
+
+/// Longest the worker sleeps without looking at the queue.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Wakes the worker early (after a DELETE, or after the clock moved).
+#[derive(Clone, Default, Debug)]
+pub struct Waker(Arc<Notify>);
+
+impl Waker {
+    pub fn wake(&self) {
+        // notify_one keeps a permit when the worker is busy, so a wake is never lost.
+        self.0.notify_one();
+    }
+}
+
+/// Runs jobs until `shutdown` is cancelled.
+pub async fn run(store: Store, clock: Clock, waker: Waker, shutdown: CancellationToken) {
+    tracing::debug!("cascade worker started");
+    while !shutdown.is_cancelled() {
+        let wait = match store.run_due_cascade(clock.now(), None).await {
+            Ok(CascadeRun::Completed { customer_id, .. }) => {
+                tracing::info!(%customer_id, "customer deletion cascade completed");
+                continue;
+            }
+            // The failure was recorded and the job rescheduled; look for other due work.
+            Ok(CascadeRun::Failed { .. }) => continue,
+            Ok(CascadeRun::Empty) => until_next_due(&store, &clock).await,
+            Err(err) => {
+                tracing::warn!(error = %err, "cascade worker could not reach the store");
+                POLL_INTERVAL
+            }
+        };
+        tokio::select! {
+            _ = waker.0.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.cancelled() => {}
+        }
+    }
+    tracing::debug!("cascade worker stopped");
+}
+
+async fn until_next_due(store: &Store, clock: &Clock) -> Duration {
+    match store.next_cascade_due().await {
+        Ok(Some(due)) => (due - clock.now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(POLL_INTERVAL),
+        _ => POLL_INTERVAL,
+    }
+}
+
+/// Runs every job due now (for one account, or all), in the caller's task, and returns how
+/// many completed. Failed attempts are recorded and rescheduled as usual, and not retried here.
+pub async fn drain(store: &Store, clock: &Clock, account: Option<&str>) -> StoreResult<usize> {
+    let mut completed = 0;
+    let mut failures = 0;
+    loop {
+        match store.run_due_cascade(clock.now(), account).await? {
+            CascadeRun::Completed { .. } => completed += 1,
+            CascadeRun::Failed { .. } => {
+                failures += 1;
+                // A failing job is rescheduled into the future; stop once nothing is due.
+                if failures > 1000 {
+                    break;
+                }
+            }
+            CascadeRun::Empty => break,
+        }
+    }
+    Ok(completed)
+}

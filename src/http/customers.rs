@@ -1,0 +1,258 @@
+//! Orb's customer routes: create, fetch (by id and by external id), edit, list, and delete.
+//!
+//! Reference: <https://docs.withorb.com/api-reference/customer/create-customer> and siblings;
+//! deletion: <https://docs.withorb.com/api-reference/customer/delete-customer>.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{encode_cursor, known_id, Account, Body, QueryParams};
+use super::objects::{CustomerObject, DeletedCustomerObject, Page};
+use super::validate::Problems;
+use super::AppState;
+use crate::store::model::{Customer, CustomerState};
+use crate::store::{CustomerFilter, CustomerPatch, CustomerRef, DeleteOutcome, NewCustomer};
+
+const KIND: &str = "Customer";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/customers", get(list).post(create))
+        .route(
+            "/customers/{customer_id}",
+            get(fetch).put(update).delete(delete),
+        )
+        .route(
+            "/customers/external_customer_id/{external_customer_id}",
+            get(fetch_external).put(update_external),
+        )
+}
+
+/// A customer as fetch and list show it: the full object, or `{"id", "deleted": true}` while
+/// its deletion is in progress (SPEC §5.5).
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum CustomerView {
+    Live(Box<CustomerObject>),
+    Deleting(DeletedCustomerObject),
+}
+
+impl From<&Customer> for CustomerView {
+    fn from(customer: &Customer) -> Self {
+        match customer.state {
+            CustomerState::Deleting => {
+                CustomerView::Deleting(DeletedCustomerObject::from(customer))
+            }
+            _ => CustomerView::Live(Box::new(CustomerObject::from(customer))),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CreateCustomer {
+    name: Option<String>,
+    email: Option<String>,
+    external_customer_id: Option<String>,
+    currency: Option<String>,
+    timezone: Option<String>,
+    metadata: Option<BTreeMap<String, Option<String>>>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    account: Account,
+    Body(body): Body<CreateCustomer>,
+) -> ApiResult<Response> {
+    let mut problems = Problems::default();
+    let name = problems.require("name", body.name);
+    let name = problems.text("name", name, true);
+    let email = problems.require("email", body.email);
+    let email = problems.email("email", email);
+    let external_customer_id =
+        problems.text("external_customer_id", body.external_customer_id, true);
+    let currency = problems.currency("currency", body.currency);
+    let timezone = problems.text("timezone", body.timezone, true);
+    let metadata = problems.new_metadata("metadata", body.metadata);
+    let new = problems.finish(|| {
+        Some(NewCustomer {
+            id: None,
+            name: name?,
+            email: email?,
+            external_customer_id,
+            currency,
+            timezone,
+            metadata,
+        })
+    })?;
+    let customer = state
+        .store
+        .create_customer(account.as_str(), new, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(CustomerObject::from(&customer))).into_response())
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    account: Account,
+    Path(customer_id): Path<String>,
+) -> ApiResult<Json<CustomerView>> {
+    let id = known_id(KIND, &customer_id)?;
+    show(&state, &account, CustomerRef::Id(id.to_owned())).await
+}
+
+async fn fetch_external(
+    State(state): State<AppState>,
+    account: Account,
+    Path(external_id): Path<String>,
+) -> ApiResult<Json<CustomerView>> {
+    let external_id = known_id(KIND, &external_id)?;
+    show(
+        &state,
+        &account,
+        CustomerRef::External(external_id.to_owned()),
+    )
+    .await
+}
+
+async fn show(
+    state: &AppState,
+    account: &Account,
+    by: CustomerRef,
+) -> ApiResult<Json<CustomerView>> {
+    match state.store.customer(account.as_str(), &by).await? {
+        Some(customer) => Ok(Json(CustomerView::from(&customer))),
+        None => Err(not_found(&by)),
+    }
+}
+
+fn not_found(by: &CustomerRef) -> ApiError {
+    match by {
+        CustomerRef::Id(id) | CustomerRef::External(id) => ApiError::not_found(KIND, id),
+    }
+}
+
+#[derive(Deserialize)]
+struct UpdateCustomer {
+    name: Option<String>,
+    email: Option<String>,
+    /// `Some(None)` is an explicit `"metadata": null`, which clears every key.
+    #[serde(default, deserialize_with = "explicit_null")]
+    metadata: Option<Option<BTreeMap<String, Option<String>>>>,
+}
+
+/// Tells an absent key (`None`) from an explicit `null` (`Some(None)`).
+fn explicit_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+async fn update(
+    State(state): State<AppState>,
+    account: Account,
+    Path(customer_id): Path<String>,
+    Body(body): Body<UpdateCustomer>,
+) -> ApiResult<Json<CustomerObject>> {
+    let id = known_id(KIND, &customer_id)?;
+    apply_update(&state, &account, CustomerRef::Id(id.to_owned()), body).await
+}
+
+async fn update_external(
+    State(state): State<AppState>,
+    account: Account,
+    Path(external_id): Path<String>,
+    Body(body): Body<UpdateCustomer>,
+) -> ApiResult<Json<CustomerObject>> {
+    let external_id = known_id(KIND, &external_id)?;
+    apply_update(
+        &state,
+        &account,
+        CustomerRef::External(external_id.to_owned()),
+        body,
+    )
+    .await
+}
+
+async fn apply_update(
+    state: &AppState,
+    account: &Account,
+    by: CustomerRef,
+    body: UpdateCustomer,
+) -> ApiResult<Json<CustomerObject>> {
+    let mut problems = Problems::default();
+    let name = problems.text("name", body.name, true);
+    let email = problems.email("email", body.email);
+    let (metadata, clear_metadata) = match body.metadata {
+        Some(None) => (None, true),
+        Some(Some(map)) => (problems.metadata("metadata", Some(map)), false),
+        None => (None, false),
+    };
+    let patch = problems.finish(|| {
+        Some(CustomerPatch {
+            name,
+            email,
+            metadata,
+            clear_metadata,
+        })
+    })?;
+    let customer = state
+        .store
+        .update_customer(account.as_str(), &by, patch)
+        .await?;
+    Ok(Json(CustomerObject::from(&customer)))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    account: Account,
+    query: QueryParams,
+) -> ApiResult<Json<Page<CustomerView>>> {
+    let filter = CustomerFilter {
+        limit: query.limit()?,
+        before: query.cursor()?,
+        created_gte: query.datetime("created_at[gte]")?,
+        created_gt: query.datetime("created_at[gt]")?,
+        created_lt: query.datetime("created_at[lt]")?,
+        created_lte: query.datetime("created_at[lte]")?,
+    };
+    let page = state
+        .store
+        .list_customers(account.as_str(), &filter)
+        .await?;
+    Ok(Json(Page::new(
+        page.items.iter().map(CustomerView::from).collect(),
+        page.next.map(encode_cursor),
+    )))
+}
+
+/// `DELETE /customers/{customer_id}`: 204 with an empty body once the deletion is queued (or
+/// was already); the cascade runs later, in the worker.
+async fn delete(
+    State(state): State<AppState>,
+    account: Account,
+    Path(customer_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = known_id(KIND, &customer_id)?;
+    let outcome = state
+        .store
+        .delete_customer(
+            account.as_str(),
+            id,
+            state.clock.now(),
+            state.config.deletion_delay,
+        )
+        .await?;
+    if outcome == DeleteOutcome::Queued {
+        state.waker.wake();
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

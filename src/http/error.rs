@@ -1,0 +1,269 @@
+//! Orb's error body, and the one mapping from everything that can go wrong to it.
+//!
+//! Every non-2xx answer orb-mock gives is built here, so that the type URI, status and title of
+//! each kind of error live in exactly one table ([`ErrorKind::describe`]). A 5xx never carries
+//! an internal detail: the cause is logged and the body says only that something failed.
+//!
+//! Reference: <https://docs.withorb.com/reference/error-responses>
+
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+const TYPE_PREFIX: &str = "https://docs.withorb.com/reference/error-responses#";
+
+/// The documented kinds of Orb error, one per type URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 400: the request is well formed, but the resource's state forbids it.
+    ConstraintViolation,
+    /// 400: a unique key (e.g. `external_customer_id`) is already taken.
+    DuplicateResourceCreation,
+    /// 400: malformed JSON, wrong types, missing fields, bad query values.
+    RequestValidation,
+    /// 400 (sic, as Orb's spec declares): Orb has this route, orb-mock does not emulate it.
+    FeatureNotAvailable,
+    /// 401: missing, malformed or unknown API key.
+    Authentication,
+    /// 404: unknown id, another account's id, or a fully deleted resource.
+    ResourceNotFound,
+    /// 404: a path (or method on a path) that Orb does not have.
+    UrlNotFound,
+    /// 409: an idempotency key in flight or reused with another payload.
+    ResourceConflict,
+    /// 413: the request body is over the limit.
+    RequestTooLarge,
+    /// 413: only ever injected.
+    ResourceTooLarge,
+    /// 413: only ever injected.
+    TooManyResults,
+    /// 429: the rate limit is spent.
+    TooManyRequests,
+    /// 500: an unexpected failure.
+    InternalServerError,
+}
+
+impl ErrorKind {
+    /// The single table of (status, type suffix, title) for every documented error.
+    pub fn describe(self) -> (StatusCode, &'static str, &'static str) {
+        use ErrorKind::*;
+        match self {
+            ConstraintViolation => (
+                StatusCode::BAD_REQUEST,
+                "400-constraint-violation",
+                "Constraint violation",
+            ),
+            DuplicateResourceCreation => (
+                StatusCode::BAD_REQUEST,
+                "400-duplicate-resource-creation",
+                "Duplicate resource creation",
+            ),
+            RequestValidation => (
+                StatusCode::BAD_REQUEST,
+                "400-request-validation-errors",
+                "Request validation error",
+            ),
+            FeatureNotAvailable => (
+                StatusCode::BAD_REQUEST,
+                "404-feature-not-available",
+                "Feature not available",
+            ),
+            Authentication => (
+                StatusCode::UNAUTHORIZED,
+                "401-authentication-error",
+                "Authentication error",
+            ),
+            ResourceNotFound => (
+                StatusCode::NOT_FOUND,
+                "404-resource-not-found",
+                "Resource not found",
+            ),
+            UrlNotFound => (StatusCode::NOT_FOUND, "404-url-not-found", "URL not found"),
+            ResourceConflict => (
+                StatusCode::CONFLICT,
+                "409-resource-conflict",
+                "Resource conflict",
+            ),
+            RequestTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "413-request-too-large",
+                "Request too large",
+            ),
+            ResourceTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "413-resource-too-large",
+                "Resource too large",
+            ),
+            TooManyResults => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "413-too-many-results",
+                "Too many results",
+            ),
+            TooManyRequests => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "429-too-many-requests",
+                "Too many requests",
+            ),
+            InternalServerError => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "500-internal-server-error",
+                "Internal server error",
+            ),
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        self.describe().0
+    }
+
+    /// The full type URI, e.g. `https://docs.withorb.com/reference/error-responses#404-url-not-found`.
+    pub fn type_uri(self) -> String {
+        format!("{TYPE_PREFIX}{}", self.describe().1)
+    }
+}
+
+/// Everything a handler can fail with. Each variant becomes one Orb error body.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    ConstraintViolation(String),
+    #[error("{0}")]
+    Duplicate(String),
+    /// One entry per problem, each naming the field.
+    #[error("{}", .0.join("; "))]
+    Validation(Vec<String>),
+    #[error("{0}")]
+    FeatureNotAvailable(String),
+    #[error("{0}")]
+    Authentication(String),
+    #[error("Could not find a resource of type {kind} with identifier: {id}")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{0}")]
+    UrlNotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Request body exceeds the limit of {limit} bytes")]
+    RequestTooLarge { limit: usize },
+    /// The store failed (the domain's refusals are mapped to their own variants instead).
+    #[error("store failure")]
+    Store(StoreError),
+}
+
+impl ApiError {
+    /// A validation error about a single field.
+    pub fn invalid(field: &str, problem: impl std::fmt::Display) -> Self {
+        ApiError::Validation(vec![format!("{field}: {problem}")])
+    }
+
+    /// "Could not find a resource of type X with identifier: Y", with Y cut to a sane length so
+    /// that a 10,000-character id is not echoed back whole.
+    pub fn not_found(kind: &'static str, id: &str) -> Self {
+        const MAX: usize = 128;
+        let id = match id.char_indices().nth(MAX) {
+            Some((cut, _)) => format!("{}…", &id[..cut]),
+            None => id.to_owned(),
+        };
+        ApiError::NotFound { kind, id }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ApiError::ConstraintViolation(_) => ErrorKind::ConstraintViolation,
+            ApiError::Duplicate(_) => ErrorKind::DuplicateResourceCreation,
+            ApiError::Validation(_) => ErrorKind::RequestValidation,
+            ApiError::FeatureNotAvailable(_) => ErrorKind::FeatureNotAvailable,
+            ApiError::Authentication(_) => ErrorKind::Authentication,
+            ApiError::NotFound { .. } => ErrorKind::ResourceNotFound,
+            ApiError::UrlNotFound(_) => ErrorKind::UrlNotFound,
+            ApiError::Conflict(_) => ErrorKind::ResourceConflict,
+            ApiError::RequestTooLarge { .. } => ErrorKind::RequestTooLarge,
+            ApiError::Store(_) => ErrorKind::InternalServerError,
+        }
+    }
+}
+
+/// The wire shape of every Orb error.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub status: u16,
+    pub title: &'static str,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_errors: Option<Vec<String>>,
+}
+
+impl ErrorBody {
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        let (status, _, title) = kind.describe();
+        ErrorBody {
+            type_uri: kind.type_uri(),
+            status: status.as_u16(),
+            title,
+            detail: detail.into(),
+            validation_errors: match kind {
+                ErrorKind::RequestValidation => Some(Vec::new()),
+                _ => None,
+            },
+        }
+    }
+
+    /// The body with its status, as a response. Callers add headers as needed.
+    pub fn into_response_with(self, headers: &[(HeaderName, HeaderValue)]) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(self)).into_response();
+        for (name, value) in headers {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+        response
+    }
+}
+
+impl IntoResponse for ErrorBody {
+    fn into_response(self) -> Response {
+        self.into_response_with(&[])
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let kind = self.kind();
+        match self {
+            ApiError::Store(err) => {
+                tracing::error!(error = %err, source = ?err, "store failure");
+                let body = ErrorBody::new(kind, "An unexpected error occurred. Please retry.");
+                let headers: &[(HeaderName, HeaderValue)] = if err.is_transient() {
+                    &[(
+                        HeaderName::from_static("transient-error"),
+                        HeaderValue::from_static("true"),
+                    )]
+                } else {
+                    &[]
+                };
+                body.into_response_with(headers)
+            }
+            ApiError::Validation(problems) => {
+                let mut body = ErrorBody::new(kind, problems.join("; "));
+                body.validation_errors = Some(problems);
+                body.into_response()
+            }
+            other => ErrorBody::new(kind, other.to_string()).into_response(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound { kind, id } => ApiError::not_found(kind, &id),
+            StoreError::Constraint(detail) => ApiError::ConstraintViolation(detail),
+            StoreError::Duplicate(detail) => ApiError::Duplicate(detail),
+            other => ApiError::Store(other),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,222 @@
+//! Extractors whose every rejection is an Orb error body: the account behind the bearer token,
+//! JSON bodies, path ids and query strings. Handlers never see a framework rejection.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use base64::Engine as _;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::error::{ApiError, ApiResult};
+use super::AppState;
+
+/// The account a request acts for: the hex SHA-256 of its bearer token. Each distinct token is
+/// its own account (SPEC §2); the token itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account(pub String);
+
+impl Account {
+    pub fn from_token(token: &str) -> Account {
+        let digest = Sha256::digest(token.as_bytes());
+        let mut hex = String::with_capacity(64);
+        for byte in digest {
+            hex.push_str(&format!("{byte:02x}"));
+        }
+        Account(hex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromRequestParts<AppState> for Account {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Account> {
+        let unauthenticated = |detail: &str| ApiError::Authentication(detail.to_owned());
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            unauthenticated("Missing Authorization header; send `Authorization: Bearer <API key>`.")
+        })?;
+        let header = header
+            .to_str()
+            .map_err(|_| unauthenticated("The Authorization header is not valid text."))?;
+        let token = match header.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => {
+                return Err(unauthenticated(
+                    "The Authorization header must use the Bearer scheme.",
+                ))
+            }
+        };
+        if token.is_empty() {
+            return Err(unauthenticated("The bearer token is empty."));
+        }
+        if !state.config.api_keys.is_empty() && !state.config.api_keys.iter().any(|k| k == token) {
+            return Err(unauthenticated("The API key is not valid."));
+        }
+        Ok(Account::from_token(token))
+    }
+}
+
+/// A JSON request body deserialised into `T`. An empty body counts as `{}` (Orb's SDKs send
+/// none on some POST actions); anything but a JSON object is a validation error naming the
+/// offending field; a body over the limit is a 413.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> ApiResult<Body<T>> {
+        let limit = state.config.max_body_bytes;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::RequestTooLarge { limit }
+                } else {
+                    ApiError::invalid("body", "could not be read")
+                }
+            })?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|err| ApiError::invalid("body", format!("is not valid JSON ({err})")))?;
+        if !value.is_object() {
+            return Err(ApiError::invalid("body", "must be a JSON object"));
+        }
+        serde_path_to_error::deserialize(value)
+            .map(Body)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let field = if path == "." { "body".to_owned() } else { path };
+                ApiError::invalid(&field, err.into_inner())
+            })
+    }
+}
+
+/// Checks an id taken from a path: ids that no store could hold (empty, too long, control
+/// characters such as NUL) are simply unknown, answered without asking the store.
+pub fn known_id<'a>(kind: &'static str, id: &'a str) -> ApiResult<&'a str> {
+    if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
+        return Err(ApiError::not_found(kind, id));
+    }
+    Ok(id)
+}
+
+/// Query-string parameters, decoded once, with Orb's conventions: `key[]=a&key[]=b` (or repeated
+/// `key=…`) for arrays, `created_at[gte]=…` for ranges. Unknown keys are ignored, as by Orb.
+#[derive(Debug, Default)]
+pub struct QueryParams(BTreeMap<String, Vec<String>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> ApiResult<QueryParams> {
+        let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            let key = key.strip_suffix("[]").unwrap_or(&key).to_owned();
+            params.entry(key).or_default().push(value.into_owned());
+        }
+        Ok(QueryParams(params))
+    }
+}
+
+/// Default and bounds of `limit` on every list (SPEC §4).
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 100;
+
+impl QueryParams {
+    /// The single value of a parameter; a repeated scalar is a validation error.
+    pub fn one(&self, key: &str) -> ApiResult<Option<&str>> {
+        match self.0.get(key).map(Vec::as_slice) {
+            None | Some([]) => Ok(None),
+            Some([value]) => Ok(Some(value.as_str())),
+            Some(_) => Err(ApiError::invalid(key, "must be given at most once")),
+        }
+    }
+
+    /// Every value of an array parameter (`key[]=…` or `key=…`).
+    pub fn many(&self, key: &str) -> ApiResult<&[String]> {
+        let values = self.0.get(key).map(Vec::as_slice).unwrap_or(&[]);
+        if values.len() > MAX_LIMIT as usize {
+            return Err(ApiError::invalid(
+                key,
+                format!("takes at most {MAX_LIMIT} values"),
+            ));
+        }
+        Ok(values)
+    }
+
+    /// `limit`: an integer from 1 to 100, default 20.
+    pub fn limit(&self) -> ApiResult<i64> {
+        match self.one("limit")? {
+            None => Ok(DEFAULT_LIMIT),
+            Some(text) => match text.parse::<i64>() {
+                Ok(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
+                _ => Err(ApiError::invalid(
+                    "limit",
+                    format!("must be an integer from 1 to {MAX_LIMIT}, got {text:?}"),
+                )),
+            },
+        }
+    }
+
+    /// `cursor`: the keyset position a previous page handed out.
+    pub fn cursor(&self) -> ApiResult<Option<i64>> {
+        self.one("cursor")?
+            .filter(|text| !text.is_empty())
+            .map(|text| {
+                decode_cursor(text).ok_or_else(|| {
+                    ApiError::invalid("cursor", "is not a cursor this server issued")
+                })
+            })
+            .transpose()
+    }
+
+    /// A date-time parameter, RFC 3339 or a bare date (midnight UTC).
+    pub fn datetime(&self, key: &str) -> ApiResult<Option<DateTime<Utc>>> {
+        self.one(key)?
+            .map(|text| {
+                parse_datetime(text).ok_or_else(|| {
+                    ApiError::invalid(key, format!("{text:?} is not an ISO 8601 date-time"))
+                })
+            })
+            .transpose()
+    }
+}
+
+/// Cursors are opaque to clients: base64 of the keyset position.
+pub fn encode_cursor(position: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("p{position}"))
+}
+
+fn decode_cursor(text: &str) -> Option<i64> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .ok()?;
+    let position = std::str::from_utf8(&bytes)
+        .ok()?
+        .strip_prefix('p')?
+        .parse()
+        .ok()?;
+    (position > 0).then_some(position)
+}
+
+/// RFC 3339 date-time, or a date (`2026-01-05`) read as midnight UTC, as Orb accepts both.
+pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(datetime) = DateTime::parse_from_rfc3339(text) {
+        return Some(datetime.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .map(|date| date.and_time(NaiveTime::MIN).and_utc())
+}

@@ -1,0 +1,281 @@
+//! Orb's one-off invoice routes: create, fetch, list, and the issue / void / mark-paid actions.
+//!
+//! Reference: <https://docs.withorb.com/api-reference/invoice/create-a-one-off-invoice> and
+//! siblings.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::error::ApiResult;
+use super::extract::{encode_cursor, known_id, Account, Body, QueryParams};
+use super::objects::{InvoiceObject, Page};
+use super::validate::Problems;
+use super::AppState;
+use crate::store::model::InvoiceStatus;
+use crate::store::{CustomerRef, InvoiceFilter, InvoiceTransition, NewInvoice, NewLineItem};
+
+const KIND: &str = "Invoice";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/invoices", get(list).post(create))
+        .route("/invoices/{invoice_id}", get(fetch))
+        .route("/invoices/{invoice_id}/issue", post(issue))
+        .route("/invoices/{invoice_id}/void", post(void))
+        .route("/invoices/{invoice_id}/mark_paid", post(mark_paid))
+}
+
+#[derive(Deserialize)]
+struct CreateInvoice {
+    customer_id: Option<String>,
+    external_customer_id: Option<String>,
+    currency: Option<String>,
+    invoice_date: Option<String>,
+    due_date: Option<String>,
+    net_terms: Option<i64>,
+    memo: Option<String>,
+    metadata: Option<BTreeMap<String, Option<String>>>,
+    will_auto_issue: Option<bool>,
+    line_items: Option<Vec<CreateLineItem>>,
+}
+
+#[derive(Deserialize)]
+struct CreateLineItem {
+    name: Option<String>,
+    item_id: Option<String>,
+    quantity: Option<serde_json::Value>,
+    unit_config: Option<UnitConfig>,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    model_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UnitConfig {
+    unit_amount: Option<serde_json::Value>,
+}
+
+/// Most line items one invoice may carry.
+const MAX_LINE_ITEMS: usize = 100;
+
+async fn create(
+    State(state): State<AppState>,
+    account: Account,
+    Body(body): Body<CreateInvoice>,
+) -> ApiResult<Response> {
+    let mut p = Problems::default();
+    let customer = p.customer_ref(body.customer_id, body.external_customer_id);
+    let currency = p.require("currency", body.currency);
+    let currency = p.currency("currency", currency);
+    let invoice_date = p.require("invoice_date", body.invoice_date);
+    let invoice_date = p.datetime("invoice_date", invoice_date);
+    let due_date = p.datetime("due_date", body.due_date);
+    let net_terms = body.net_terms.unwrap_or(0);
+    if !(0..=3650).contains(&net_terms) {
+        p.push("net_terms", "must be a number of days from 0 to 3650");
+    }
+    let memo = p.text("memo", body.memo, false);
+    let metadata = p.new_metadata("metadata", body.metadata);
+    let lines = p.require("line_items", body.line_items).unwrap_or_default();
+    if lines.len() > MAX_LINE_ITEMS {
+        p.push("line_items", format!("at most {MAX_LINE_ITEMS} line items"));
+    }
+    let line_items: Vec<Option<NewLineItem>> = lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| line_item(&mut p, i, line))
+        .collect();
+    let new = p.finish(|| {
+        let invoice_date = invoice_date?;
+        Some(NewInvoice {
+            customer: customer?,
+            currency: currency?,
+            due_date: due_date.or_else(|| Some(invoice_date + chrono::Duration::days(net_terms))),
+            invoice_date,
+            net_terms,
+            memo,
+            metadata,
+            will_auto_issue: body.will_auto_issue.unwrap_or(false),
+            line_items: line_items.into_iter().collect::<Option<Vec<_>>>()?,
+        })
+    })?;
+    let invoice = state
+        .store
+        .create_invoice(account.as_str(), new, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(InvoiceObject::new(&invoice))).into_response())
+}
+
+fn line_item(p: &mut Problems, index: usize, line: CreateLineItem) -> Option<NewLineItem> {
+    let field = |name: &str| format!("line_items[{index}].{name}");
+    let name = p.require(&field("name"), line.name);
+    let name = p.text(&field("name"), name, true);
+    let item_id = p.text(&field("item_id"), line.item_id, true);
+    let quantity = p.require(&field("quantity"), line.quantity);
+    let quantity = p.decimal(&field("quantity"), quantity);
+    if quantity.is_some_and(|q| q.is_sign_negative()) {
+        p.push(&field("quantity"), "must not be negative");
+    }
+    let unit_config = p.require(&field("unit_config"), line.unit_config);
+    let unit_amount = unit_config.and_then(|config| {
+        let amount = p.require(&field("unit_config.unit_amount"), config.unit_amount);
+        p.decimal(&field("unit_config.unit_amount"), amount)
+    });
+    let start_date = p.require(&field("start_date"), line.start_date);
+    let start_date = p.datetime(&field("start_date"), start_date);
+    let end_date = p.require(&field("end_date"), line.end_date);
+    let end_date = p.datetime(&field("end_date"), end_date);
+    if let (Some(start), Some(end)) = (start_date, end_date) {
+        if end < start {
+            p.push(&field("end_date"), "must not be before start_date");
+        }
+    }
+    match line.model_type.as_deref() {
+        None | Some("unit") => {}
+        Some(other) => p.push(
+            &field("model_type"),
+            format!("{other:?} is not supported; use \"unit\""),
+        ),
+    }
+    Some(NewLineItem {
+        name: name?,
+        item_id,
+        quantity: quantity?,
+        unit_amount: unit_amount?,
+        start_date: start_date?,
+        end_date: end_date?,
+    })
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    account: Account,
+    Path(invoice_id): Path<String>,
+) -> ApiResult<Json<InvoiceObject>> {
+    let id = known_id(KIND, &invoice_id)?;
+    let invoice = state.store.invoice(account.as_str(), id).await?;
+    Ok(Json(InvoiceObject::new(&invoice)))
+}
+
+/// Orb lists issued, paid and synced invoices unless `status[]` says otherwise.
+const DEFAULT_STATUSES: [InvoiceStatus; 3] = [
+    InvoiceStatus::Issued,
+    InvoiceStatus::Paid,
+    InvoiceStatus::Synced,
+];
+
+async fn list(
+    State(state): State<AppState>,
+    account: Account,
+    query: QueryParams,
+) -> ApiResult<Json<Page<InvoiceObject>>> {
+    let mut p = Problems::default();
+    let customer = match (
+        query.one("customer_id")?,
+        query.one("external_customer_id")?,
+    ) {
+        (Some(id), _) => Some(CustomerRef::Id(id.to_owned())),
+        (None, Some(external)) => Some(CustomerRef::External(external.to_owned())),
+        (None, None) => None,
+    };
+    let mut statuses = Vec::new();
+    for text in query.many("status")? {
+        match InvoiceStatus::parse(text) {
+            Some(status) => statuses.push(status),
+            None => p.push(
+                "status",
+                format!("{text:?} is not one of draft, issued, paid, synced, void"),
+            ),
+        }
+    }
+    if statuses.is_empty() {
+        statuses = DEFAULT_STATUSES.to_vec();
+    }
+    let limit = query.limit()?;
+    let before = query.cursor()?;
+    let filter = p.finish(|| {
+        Some(InvoiceFilter {
+            limit,
+            before,
+            customer,
+            statuses,
+        })
+    })?;
+    let page = state.store.list_invoices(account.as_str(), &filter).await?;
+    Ok(Json(Page::new(
+        page.items.iter().map(InvoiceObject::new).collect(),
+        page.next.map(encode_cursor),
+    )))
+}
+
+async fn transition(
+    state: &AppState,
+    account: &Account,
+    invoice_id: &str,
+    transition: InvoiceTransition,
+) -> ApiResult<Json<InvoiceObject>> {
+    let id = known_id(KIND, invoice_id)?;
+    let invoice = state
+        .store
+        .transition_invoice(account.as_str(), id, transition, state.clock.now())
+        .await?;
+    Ok(Json(InvoiceObject::new(&invoice)))
+}
+
+#[derive(Deserialize)]
+struct IssueInvoice {
+    /// Accepted for compatibility; orb-mock always issues synchronously.
+    #[allow(dead_code)]
+    synchronous: Option<bool>,
+}
+
+async fn issue(
+    State(state): State<AppState>,
+    account: Account,
+    Path(invoice_id): Path<String>,
+    Body(_): Body<IssueInvoice>,
+) -> ApiResult<Json<InvoiceObject>> {
+    transition(&state, &account, &invoice_id, InvoiceTransition::Issue).await
+}
+
+async fn void(
+    State(state): State<AppState>,
+    account: Account,
+    Path(invoice_id): Path<String>,
+) -> ApiResult<Json<InvoiceObject>> {
+    transition(&state, &account, &invoice_id, InvoiceTransition::Void).await
+}
+
+#[derive(Deserialize)]
+struct MarkPaid {
+    payment_received_date: Option<String>,
+    external_id: Option<String>,
+    notes: Option<String>,
+}
+
+async fn mark_paid(
+    State(state): State<AppState>,
+    account: Account,
+    Path(invoice_id): Path<String>,
+    Body(body): Body<MarkPaid>,
+) -> ApiResult<Json<InvoiceObject>> {
+    let mut p = Problems::default();
+    let date = p.require("payment_received_date", body.payment_received_date);
+    let date = p.datetime("payment_received_date", date);
+    p.text("external_id", body.external_id, false);
+    p.text("notes", body.notes, false);
+    let payment_received = p.finish(|| date)?;
+    transition(
+        &state,
+        &account,
+        &invoice_id,
+        InvoiceTransition::MarkPaid { payment_received },
+    )
+    .await
+}

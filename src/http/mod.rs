@@ -1,0 +1,143 @@
+//! The HTTP face of orb-mock: one router for Orb's emulated routes (served under `/v1` and at
+//! the root) and the `/_mock` control surface, with the middleware every request passes through.
+
+pub mod customers;
+pub mod error;
+pub mod extract;
+pub mod invoices;
+pub mod objects;
+pub mod orb_routes;
+pub mod subscriptions;
+pub mod validate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::CONTENT_LENGTH;
+use axum::http::{HeaderName, HeaderValue, Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::cascade::Waker;
+use crate::clock::Clock;
+use crate::mock;
+use crate::store::Store;
+use error::{ApiError, ErrorBody, ErrorKind};
+use extract::Account;
+use orb_routes::OrbRoute;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Clock,
+    pub waker: Waker,
+    pub config: Arc<ApiConfig>,
+}
+
+/// The settings handlers need (a subset of [`crate::config::Config`]).
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub deletion_delay: Duration,
+    /// Accepted API keys; empty accepts any non-empty bearer token.
+    pub api_keys: Vec<String>,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const MAX_IDEMPOTENCY_KEY: usize = 64;
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let orb = Router::new()
+        .merge(customers::router())
+        .merge(invoices::router())
+        .merge(subscriptions::router());
+    Router::new()
+        .nest("/v1", orb.clone())
+        .merge(orb)
+        .merge(mock::router())
+        .fallback(fallback)
+        .method_not_allowed_fallback(fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            ErrorBody::new(
+                ErrorKind::InternalServerError,
+                "An unexpected error occurred.",
+            )
+            .into_response()
+        }))
+        .with_state(state)
+}
+
+/// Checks that apply before any handler, and the headers every answer carries:
+/// a declared body over the limit is refused before it is read (a chunked one is cut off by
+/// `DefaultBodyLimit` while it is read); an `Idempotency-Key` over 64 characters is a
+/// validation error, and a valid one is echoed; a request that outlives the request timeout is
+/// answered with a transient 500 instead of hanging.
+async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = state.config.max_body_bytes;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return ApiError::RequestTooLarge { limit }.into_response();
+    }
+    let key = request.headers().get(IDEMPOTENCY_KEY).cloned();
+    if let Some(key) = &key {
+        if key.len() > MAX_IDEMPOTENCY_KEY {
+            return ApiError::invalid(
+                "Idempotency-Key",
+                format!("must be at most {MAX_IDEMPOTENCY_KEY} characters"),
+            )
+            .into_response();
+        }
+    }
+    let mut response =
+        match tokio::time::timeout(state.config.request_timeout, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::warn!("request timed out");
+                ErrorBody::new(
+                    ErrorKind::InternalServerError,
+                    "The request timed out. Please retry.",
+                )
+                .into_response_with(&[(
+                    HeaderName::from_static("transient-error"),
+                    HeaderValue::from_static("true"),
+                )])
+            }
+        };
+    if let Some(key) = key {
+        response.headers_mut().insert(IDEMPOTENCY_KEY, key);
+    }
+    response
+}
+
+/// Every request no route matched: a path Orb has but orb-mock does not emulate is
+/// `404-feature-not-available` (status 400, as Orb's spec declares); anything else, including a
+/// known path with a method Orb lacks, is `404-url-not-found`.
+async fn fallback(_account: Account, method: Method, uri: Uri) -> ApiError {
+    let path = uri.path();
+    let orb_path = match path.strip_prefix("/v1") {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+        _ => path,
+    };
+    match orb_routes::classify(&method, orb_path) {
+        OrbRoute::Known => ApiError::FeatureNotAvailable(format!(
+            "{method} {orb_path} is part of Orb's API but is not emulated by orb-mock."
+        )),
+        OrbRoute::OtherMethod | OrbRoute::Unknown => {
+            ApiError::UrlNotFound(format!("No route matches {method} {path}."))
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Orb's `Customer` object, and the `{id, deleted}` stub shown while a deletion is in flight.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{money, ts, AddressObject, CustomerMinifiedObject, Never};
+use crate::store::model::{Customer, Metadata};
+
+/// Orb's `Customer` schema. Fields orb-mock does not model take the values a freshly created
+/// Orb customer has (no payment provider, no addresses, no tax id, auto-collection on).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomerObject {
+    pub id: String,
+    pub external_customer_id: Option<String>,
+    pub name: String,
+    pub email: String,
+    pub additional_emails: Vec<String>,
+    pub timezone: String,
+    pub currency: Option<String>,
+    /// Decimal string with two places, e.g. `"0.00"`.
+    pub balance: String,
+    pub metadata: Metadata,
+    #[serde(serialize_with = "ts::serialize")]
+    pub created_at: DateTime<Utc>,
+    pub billing_address: Option<AddressObject>,
+    pub shipping_address: Option<AddressObject>,
+    /// One of Orb's provider names when set; orb-mock integrates with none.
+    pub payment_provider: Option<String>,
+    pub payment_provider_id: Option<String>,
+    pub portal_url: Option<String>,
+    pub tax_id: Option<Never>,
+    pub auto_collection: bool,
+    pub auto_issuance: Option<bool>,
+    pub exempt_from_automated_tax: Option<bool>,
+    pub email_delivery: bool,
+    pub hierarchy: CustomerHierarchyObject,
+}
+
+impl From<&Customer> for CustomerObject {
+    fn from(customer: &Customer) -> Self {
+        Self {
+            id: customer.id.clone(),
+            external_customer_id: customer.external_customer_id.clone(),
+            name: customer.name.clone(),
+            email: customer.email.clone(),
+            additional_emails: Vec::new(),
+            timezone: customer.timezone.clone(),
+            currency: customer.currency.clone(),
+            balance: money(customer.balance),
+            metadata: customer.metadata.clone(),
+            created_at: customer.created_at,
+            billing_address: None,
+            shipping_address: None,
+            payment_provider: None,
+            payment_provider_id: None,
+            portal_url: None,
+            tax_id: None,
+            // Orb's defaults for a customer created without these options.
+            auto_collection: true,
+            auto_issuance: None,
+            exempt_from_automated_tax: Some(false),
+            email_delivery: true,
+            hierarchy: CustomerHierarchyObject::default(),
+        }
+    }
+}
+
+/// Orb's `CustomerHierarchy`. orb-mock has no parent/child customers, so it is always the
+/// empty hierarchy; both keys are required.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CustomerHierarchyObject {
+    pub parent: Option<CustomerMinifiedObject>,
+    pub children: Vec<CustomerMinifiedObject>,
+}
+
+/// What GET and list show for a customer whose deletion has been accepted but whose cascade
+/// has not yet run: `{"id": "...", "deleted": true}`. Not an Orb schema; it mirrors Orb's
+/// asynchronous-deletion behaviour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeletedCustomerObject {
+    pub id: String,
+    /// Always `true`.
+    pub deleted: bool,
+}
+
+impl DeletedCustomerObject {
+    /// The stub for the customer with this Orb id.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            deleted: true,
+        }
+    }
+}
+
+impl From<&Customer> for DeletedCustomerObject {
+    fn from(customer: &Customer) -> Self {
+        Self::new(customer.id.clone())
+    }
+}

@@ -1,0 +1,182 @@
+//! Orb's subscription routes: create, fetch, list, cancel. orb-mock keeps no plan catalogue: a
+//! subscription answers with a minimal, schema-complete plan carrying the id it was given.
+//!
+//! Reference: <https://docs.withorb.com/api-reference/subscription/create-subscription> and
+//! siblings.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::error::ApiResult;
+use super::extract::{encode_cursor, known_id, Account, Body, QueryParams};
+use super::objects::{MutatedSubscriptionObject, Page, SubscriptionObject};
+use super::validate::Problems;
+use super::AppState;
+use crate::store::model::SubscriptionStatus;
+use crate::store::{new_id, CancelOption, NewSubscription, SubscriptionFilter};
+
+const KIND: &str = "Subscription";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/subscriptions", get(list).post(create))
+        .route("/subscriptions/{subscription_id}", get(fetch))
+        .route("/subscriptions/{subscription_id}/cancel", post(cancel))
+}
+
+#[derive(Deserialize)]
+struct CreateSubscription {
+    customer_id: Option<String>,
+    external_customer_id: Option<String>,
+    plan_id: Option<String>,
+    external_plan_id: Option<String>,
+    start_date: Option<String>,
+    net_terms: Option<i64>,
+    auto_collection: Option<bool>,
+    default_invoice_memo: Option<String>,
+    metadata: Option<BTreeMap<String, Option<String>>>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    account: Account,
+    Body(body): Body<CreateSubscription>,
+) -> ApiResult<Response> {
+    let mut p = Problems::default();
+    let customer = p.customer_ref(body.customer_id, body.external_customer_id);
+    let plan_id = p.text("plan_id", body.plan_id, true);
+    let external_plan_id = p.text("external_plan_id", body.external_plan_id, true);
+    if plan_id.is_none() && external_plan_id.is_none() {
+        p.push("plan_id", "one of plan_id or external_plan_id is required");
+    }
+    let start_date = p.datetime("start_date", body.start_date);
+    if body
+        .net_terms
+        .is_some_and(|days| !(0..=3650).contains(&days))
+    {
+        p.push("net_terms", "must be a number of days from 0 to 3650");
+    }
+    let memo = p.text("default_invoice_memo", body.default_invoice_memo, false);
+    let metadata = p.new_metadata("metadata", body.metadata);
+    let new = p.finish(|| {
+        Some(NewSubscription {
+            customer: customer?,
+            plan_id: plan_id.unwrap_or_else(new_id),
+            external_plan_id,
+            start_date,
+            net_terms: body.net_terms,
+            auto_collection: body.auto_collection,
+            default_invoice_memo: memo,
+            metadata,
+        })
+    })?;
+    let (subscription, customer) = state
+        .store
+        .create_subscription(account.as_str(), new, state.clock.now())
+        .await?;
+    let object = MutatedSubscriptionObject::new(&subscription, &customer);
+    Ok((StatusCode::CREATED, Json(object)).into_response())
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    account: Account,
+    Path(subscription_id): Path<String>,
+) -> ApiResult<Json<SubscriptionObject>> {
+    let id = known_id(KIND, &subscription_id)?;
+    let (subscription, customer) = state.store.subscription(account.as_str(), id).await?;
+    Ok(Json(SubscriptionObject::new(&subscription, &customer)))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    account: Account,
+    query: QueryParams,
+) -> ApiResult<Json<Page<SubscriptionObject>>> {
+    let mut p = Problems::default();
+    let status = query.one("status")?.and_then(|text| {
+        let status = SubscriptionStatus::parse(text);
+        if status.is_none() {
+            p.push(
+                "status",
+                format!("{text:?} is not one of active, ended, upcoming"),
+            );
+        }
+        status
+    });
+    let filter = SubscriptionFilter {
+        limit: query.limit()?,
+        before: query.cursor()?,
+        customer_ids: query.many("customer_id")?.to_vec(),
+        external_customer_ids: query.many("external_customer_id")?.to_vec(),
+        status,
+    };
+    let filter = p.finish(|| Some(filter))?;
+    let page = state
+        .store
+        .list_subscriptions(account.as_str(), &filter)
+        .await?;
+    Ok(Json(Page::new(
+        page.items
+            .iter()
+            .map(|(subscription, customer)| SubscriptionObject::new(subscription, customer))
+            .collect(),
+        page.next.map(encode_cursor),
+    )))
+}
+
+#[derive(Deserialize)]
+struct Cancel {
+    cancel_option: Option<String>,
+    cancellation_date: Option<String>,
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    account: Account,
+    Path(subscription_id): Path<String>,
+    Body(body): Body<Cancel>,
+) -> ApiResult<Json<MutatedSubscriptionObject>> {
+    let id = known_id(KIND, &subscription_id)?;
+    let mut p = Problems::default();
+    let date = p.datetime("cancellation_date", body.cancellation_date);
+    let option = match p.require("cancel_option", body.cancel_option).as_deref() {
+        Some("immediate") => Some(CancelOption::Immediate),
+        Some("end_of_subscription_term") => Some(CancelOption::EndOfSubscriptionTerm),
+        Some("requested_date") => match date {
+            Some(date) => Some(CancelOption::RequestedDate(date)),
+            None => {
+                p.push(
+                    "cancellation_date",
+                    "required when cancel_option is requested_date",
+                );
+                None
+            }
+        },
+        Some(other) => {
+            p.push(
+                "cancel_option",
+                format!(
+                    "{other:?} is not one of immediate, end_of_subscription_term, requested_date"
+                ),
+            );
+            None
+        }
+        None => None,
+    };
+    let option = p.finish(|| option)?;
+    let (subscription, customer) = state
+        .store
+        .cancel_subscription(account.as_str(), id, option, state.clock.now())
+        .await?;
+    Ok(Json(MutatedSubscriptionObject::new(
+        &subscription,
+        &customer,
+    )))
+}

@@ -1,0 +1,15 @@
+//! orb-mock: a local, stateful emulator of the Orb billing API, centred on customer deletion.
+//!
+//! The library does the work; `main.rs` only parses flags, sets up logging and calls
+//! [`server::App`]. Layout: [`http`] (Orb's routes, errors, extractors), [`store`] (the domain
+//! API over PostgreSQL or SQLite), [`cascade`] (the deletion worker), [`mock`] (the `/_mock`
+//! control surface), [`config`], [`clock`].
+
+pub mod cascade;
+pub mod clock;
+pub mod config;
+pub mod healthcheck;
+pub mod http;
+pub mod mock;
+pub mod server;
+pub mod store;

@@ -1,0 +1,60 @@
+//! The `orb-mock` binary: flags, logging, and the server or the healthcheck.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use orb_mock::clock::Clock;
+use orb_mock::config::{Cli, Command, Config, LogFormat};
+use orb_mock::server::{shutdown_signal, App};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Healthcheck { url, timeout }) = cli.command {
+        return match orb_mock::healthcheck::check(&url, timeout).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(reason) => {
+                eprintln!("orb-mock healthcheck: {reason}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    init_logging(&cli.config);
+    match serve(cli.config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err}");
+            eprintln!("orb-mock: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let app = App::start(&config, Clock::default()).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        store = ?app.state.store.backend(),
+        deletion_delay = ?config.deletion_delay,
+        "orb-mock ready"
+    );
+    app.serve(listener, shutdown_signal(), &config).await?;
+    Ok(())
+}
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("orb_mock=info,tower_http=warn,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

@@ -1,0 +1,152 @@
+//! Putting it together: connect the store, start the cascade worker, serve HTTP until told to
+//! stop, then shut down in order (stop accepting, finish in-flight requests within the shutdown
+//! timeout, let the worker finish or roll back its job, close the store).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::cascade::{self, Waker};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::http::{self, ApiConfig, AppState};
+use crate::store::{redact_url, ConnectOptions, Store, StoreError};
+
+/// Why the server could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("could not open the store {url}: {source}")]
+    Store { url: String, source: StoreError },
+    #[error("HTTP server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A connected, running orb-mock minus the HTTP listener: its state and its worker.
+pub struct App {
+    pub state: AppState,
+    worker: JoinHandle<()>,
+    stop_worker: CancellationToken,
+}
+
+impl App {
+    /// Connects to the configured store (migrating it) and starts the cascade worker.
+    pub async fn start(config: &Config, clock: Clock) -> Result<App, ServeError> {
+        let mut options = ConnectOptions::new(&config.database_url);
+        options.max_connections = config.max_connections;
+        let store = Store::connect(&options)
+            .await
+            .map_err(|source| ServeError::Store {
+                url: redact_url(&config.database_url),
+                source,
+            })?;
+        Ok(App::with_store(store, config, clock))
+    }
+
+    /// Starts the worker on an already connected store.
+    pub fn with_store(store: Store, config: &Config, clock: Clock) -> App {
+        let waker = Waker::default();
+        let stop_worker = CancellationToken::new();
+        let worker = tokio::spawn(cascade::run(
+            store.clone(),
+            clock.clone(),
+            waker.clone(),
+            stop_worker.clone(),
+        ));
+        let state = AppState {
+            store,
+            clock,
+            waker,
+            config: Arc::new(ApiConfig {
+                deletion_delay: config.deletion_delay,
+                api_keys: config
+                    .api_keys
+                    .iter()
+                    .filter(|k| !k.is_empty())
+                    .cloned()
+                    .collect(),
+                max_body_bytes: config.max_body_bytes,
+                request_timeout: config.request_timeout,
+            }),
+        };
+        App {
+            state,
+            worker,
+            stop_worker,
+        }
+    }
+
+    pub fn router(&self) -> axum::Router {
+        http::router(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then shuts down in order.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        config: &Config,
+    ) -> Result<(), ServeError> {
+        let stop_http = CancellationToken::new();
+        let graceful = stop_http.clone();
+        let serving = axum::serve(listener, self.router())
+            .with_graceful_shutdown(async move { graceful.cancelled().await });
+        let server = tokio::spawn(async move { serving.await });
+        shutdown.await;
+        tracing::info!("shutting down: no new connections; finishing in-flight requests");
+        stop_http.cancel();
+        let served = match tokio::time::timeout(config.shutdown_timeout, server).await {
+            Ok(Ok(result)) => result.map_err(ServeError::Io),
+            Ok(Err(join)) => Err(ServeError::Io(std::io::Error::other(join))),
+            Err(_) => {
+                tracing::warn!(
+                    "in-flight requests did not finish within {:?}; closing them",
+                    config.shutdown_timeout
+                );
+                Ok(())
+            }
+        };
+        self.stop().await;
+        served
+    }
+
+    /// Stops the worker (after its current job) and closes the store.
+    pub async fn stop(self) {
+        self.stop_worker.cancel();
+        if let Err(err) = self.worker.await {
+            tracing::error!(error = %err, "cascade worker ended abnormally");
+        }
+        self.state.store.close().await;
+        tracing::info!("stopped");
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}

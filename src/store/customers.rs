@@ -1,0 +1,312 @@
+//! Customers: create, read, list, and the transactional half of deletion (SPEC §5 steps 1–4).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+
+use super::model::{Customer, CustomerState, Metadata};
+use super::rows::{page_of, CustomerRow, Page, CUSTOMER_COLUMNS};
+use super::{
+    is_unique_violation, new_id, on_reader, on_tx, CustomerRef, Lock, Store, StoreError,
+    StoreResult, Tx,
+};
+
+/// What `POST /customers` asks for, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct NewCustomer {
+    /// Caller-chosen id (fixtures); `None` draws a fresh one.
+    pub id: Option<String>,
+    pub name: String,
+    pub email: String,
+    pub external_customer_id: Option<String>,
+    pub currency: Option<String>,
+    pub timezone: Option<String>,
+    pub metadata: Metadata,
+}
+
+/// An edit per Orb's rules: metadata merges (a `None` value removes the key).
+#[derive(Debug, Clone, Default)]
+pub struct CustomerPatch {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub metadata: Option<Vec<(String, Option<String>)>>,
+    pub clear_metadata: bool,
+}
+
+/// Keyset filter for `GET /customers`, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    pub limit: i64,
+    /// Only rows older than this keyset position (from the cursor).
+    pub before: Option<i64>,
+    pub created_gte: Option<DateTime<Utc>>,
+    pub created_gt: Option<DateTime<Utc>>,
+    pub created_lt: Option<DateTime<Utc>>,
+    pub created_lte: Option<DateTime<Utc>>,
+}
+
+/// What a `DELETE` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    /// The customer is now deleting and one cascade job is queued.
+    Queued,
+    /// It was already deleting: nothing changed, no second job.
+    AlreadyDeleting,
+}
+
+const KIND: &str = "Customer";
+
+impl Store {
+    pub async fn create_customer(
+        &self,
+        account: &str,
+        new: NewCustomer,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Customer> {
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "INSERT INTO customers (account, id, external_customer_id, name, email, currency, \
+             timezone, metadata, balance, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '0.00', 'active', $9) \
+             RETURNING {CUSTOMER_COLUMNS}"
+        );
+        let id = new.id.unwrap_or_else(new_id);
+        let inserted = on_tx!(&mut tx, |c| {
+            sqlx::query_as::<_, CustomerRow>(&sql)
+                .bind(account)
+                .bind(&id)
+                .bind(&new.external_customer_id)
+                .bind(&new.name)
+                .bind(&new.email)
+                .bind(&new.currency)
+                .bind(new.timezone.as_deref().unwrap_or("Etc/UTC"))
+                .bind(Json(&new.metadata))
+                .bind(now)
+                .fetch_one(c)
+                .await
+        });
+        let row = match inserted {
+            Err(err) if is_unique_violation(&err) => {
+                return Err(StoreError::Duplicate(match &new.external_customer_id {
+                    Some(external) => {
+                        format!("A customer with external_customer_id {external:?} already exists")
+                    }
+                    None => format!("A customer with id {id:?} already exists"),
+                }))
+            }
+            other => other?,
+        };
+        tx.commit().await?;
+        row.into_domain()
+    }
+
+    /// A customer that is active or being deleted; `None` once fully deleted or never seen.
+    pub async fn customer(&self, account: &str, by: &CustomerRef) -> StoreResult<Option<Customer>> {
+        let (column, value) = ref_column(by);
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers \
+             WHERE account = $1 AND {column} = $2 AND state <> 'deleted'"
+        );
+        let row = on_reader!(self, |pool| {
+            sqlx::query_as::<_, CustomerRow>(&sql)
+                .bind(account)
+                .bind(value)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(CustomerRow::into_domain).transpose()
+    }
+
+    pub async fn list_customers(
+        &self,
+        account: &str,
+        filter: &CustomerFilter,
+    ) -> StoreResult<Page<Customer>> {
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers \
+             WHERE account = $1 AND state <> 'deleted' \
+               AND ($2 IS NULL OR pk < $2) \
+               AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at > $4) \
+               AND ($5 IS NULL OR created_at < $5) AND ($6 IS NULL OR created_at <= $6) \
+             ORDER BY pk DESC LIMIT $7"
+        );
+        let rows = on_reader!(self, |pool| {
+            sqlx::query_as::<_, CustomerRow>(&sql)
+                .bind(account)
+                .bind(filter.before)
+                .bind(filter.created_gte)
+                .bind(filter.created_gt)
+                .bind(filter.created_lt)
+                .bind(filter.created_lte)
+                .bind(filter.limit + 1)
+                .fetch_all(pool)
+                .await?
+        });
+        page_of(rows, filter.limit, |row| row.pk, CustomerRow::into_domain)
+    }
+
+    /// Applies an edit to an active customer.
+    pub async fn update_customer(
+        &self,
+        account: &str,
+        by: &CustomerRef,
+        patch: CustomerPatch,
+    ) -> StoreResult<Customer> {
+        let mut tx = self.begin().await?;
+        let mut customer = live_customer(&mut tx, account, by, Lock::Update).await?;
+        if let Some(name) = patch.name {
+            customer.name = name;
+        }
+        if let Some(email) = patch.email {
+            customer.email = email;
+        }
+        if patch.clear_metadata {
+            customer.metadata.clear();
+        }
+        for (key, value) in patch.metadata.into_iter().flatten() {
+            match value {
+                Some(value) => customer.metadata.insert(key, value),
+                None => customer.metadata.remove(&key),
+            };
+        }
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
+                "UPDATE customers SET name = $3, email = $4, metadata = $5 \
+                 WHERE account = $1 AND id = $2",
+            )
+            .bind(account)
+            .bind(&customer.id)
+            .bind(&customer.name)
+            .bind(&customer.email)
+            .bind(Json(&customer.metadata))
+            .execute(c)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(customer)
+    }
+
+    /// SPEC §5 steps 1–4, in one transaction: refuse unknown or blocked customers, otherwise mark
+    /// the customer deleting and queue exactly one cascade job due after `delay`.
+    pub async fn delete_customer(
+        &self,
+        account: &str,
+        id: &str,
+        now: DateTime<Utc>,
+        delay: Duration,
+    ) -> StoreResult<DeleteOutcome> {
+        let mut tx = self.begin().await?;
+        let customer = lock_customer(
+            &mut tx,
+            account,
+            &CustomerRef::Id(id.to_owned()),
+            Lock::Update,
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found(KIND, id))?;
+        if customer.state == CustomerState::Deleting {
+            return Ok(DeleteOutcome::AlreadyDeleting);
+        }
+        let blocking: i64 = on_tx!(&mut tx, |c| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM invoices WHERE account = $1 AND customer_id = $2 \
+                 AND deleted_at IS NULL AND status IN ('issued', 'paid', 'synced')",
+            )
+            .bind(account)
+            .bind(id)
+            .fetch_one(c)
+            .await?
+        });
+        if blocking > 0 {
+            let noun = if blocking == 1 { "invoice" } else { "invoices" };
+            return Err(StoreError::Constraint(format!(
+                "Customer {id} has {blocking} issued {noun} and cannot be deleted. \
+                 Void them first."
+            )));
+        }
+        let due = now
+            + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::days(36500));
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
+                "UPDATE customers SET state = 'deleting', deleting_at = $3 \
+                 WHERE account = $1 AND id = $2",
+            )
+            .bind(account)
+            .bind(id)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query(
+                "INSERT INTO deletion_jobs (account, customer_id, state, due_at, created_at) \
+                 VALUES ($1, $2, 'pending', $3, $4)",
+            )
+            .bind(account)
+            .bind(id)
+            .bind(due)
+            .bind(now)
+            .execute(c)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(DeleteOutcome::Queued)
+    }
+}
+
+fn ref_column(by: &CustomerRef) -> (&'static str, &str) {
+    match by {
+        CustomerRef::Id(id) => ("id", id),
+        CustomerRef::External(external) => ("external_customer_id", external),
+    }
+}
+
+/// Reads a not-fully-deleted customer inside a write transaction, holding `lock` on its row.
+pub(crate) async fn lock_customer(
+    tx: &mut Tx,
+    account: &str,
+    by: &CustomerRef,
+    lock: Lock,
+) -> StoreResult<Option<Customer>> {
+    let (column, value) = ref_column(by);
+    let sql = format!(
+        "SELECT {CUSTOMER_COLUMNS} FROM customers \
+         WHERE account = $1 AND {column} = $2 AND state <> 'deleted'{}",
+        tx.lock(lock)
+    );
+    let row = on_tx!(tx, |c| {
+        sqlx::query_as::<_, CustomerRow>(&sql)
+            .bind(account)
+            .bind(value)
+            .fetch_optional(c)
+            .await?
+    });
+    row.map(CustomerRow::into_domain).transpose()
+}
+
+/// The customer a write acts on, which must exist and not be deleting (SPEC §5.5). The row lock
+/// serialises the write against a concurrent `DELETE`.
+pub(crate) async fn live_customer(
+    tx: &mut Tx,
+    account: &str,
+    by: &CustomerRef,
+    lock: Lock,
+) -> StoreResult<Customer> {
+    let customer = lock_customer(tx, account, by, lock).await?.ok_or_else(|| {
+        let (_, value) = ref_column(by);
+        StoreError::not_found(KIND, value)
+    })?;
+    refuse_if_deleting(&customer)?;
+    Ok(customer)
+}
+
+pub(crate) fn refuse_if_deleting(customer: &Customer) -> StoreResult<()> {
+    if customer.state == CustomerState::Deleting {
+        return Err(StoreError::Constraint(format!(
+            "Customer {} is being deleted; it and the resources it owns cannot be changed.",
+            customer.id
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! One-off invoices and their status transitions. Issuing is the write that races a customer's
+//! deletion: it holds the customer row `FOR SHARE` while `DELETE` takes it `FOR UPDATE`, so the
+//! two serialise and a deleting customer never gains an issued invoice (SPEC §5 invariants).
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::types::Json;
+
+use super::customers::{live_customer, lock_customer, refuse_if_deleting};
+use super::model::{Invoice, InvoiceStatus, LineItem, Metadata};
+use super::rows::{
+    in_clause, page_of, InvoiceRow, Page, StoredLineItem, INVOICE_COLUMNS, INVOICE_FROM,
+};
+use super::{new_id, on_reader, on_tx, CustomerRef, Lock, Store, StoreError, StoreResult, Tx};
+
+#[derive(Debug, Clone)]
+pub struct NewLineItem {
+    pub name: String,
+    pub item_id: Option<String>,
+    pub quantity: Decimal,
+    pub unit_amount: Decimal,
+    pub start_date: DateTime<Utc>,
+    pub end_date: DateTime<Utc>,
+}
+
+/// What `POST /invoices` asks for, already validated.
+#[derive(Debug, Clone)]
+pub struct NewInvoice {
+    pub customer: CustomerRef,
+    pub currency: String,
+    pub invoice_date: DateTime<Utc>,
+    pub due_date: Option<DateTime<Utc>>,
+    pub net_terms: i64,
+    pub memo: Option<String>,
+    pub metadata: Metadata,
+    pub will_auto_issue: bool,
+    pub line_items: Vec<NewLineItem>,
+}
+
+/// The status changes Orb exposes as POST actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceTransition {
+    /// draft → issued
+    Issue,
+    /// issued → void
+    Void,
+    /// issued or synced → paid, on the given date
+    MarkPaid { payment_received: DateTime<Utc> },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceFilter {
+    pub limit: i64,
+    pub before: Option<i64>,
+    pub customer: Option<CustomerRef>,
+    /// Empty means every status.
+    pub statuses: Vec<InvoiceStatus>,
+}
+
+const KIND: &str = "Invoice";
+
+impl Store {
+    pub async fn create_invoice(
+        &self,
+        account: &str,
+        new: NewInvoice,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Invoice> {
+        let mut tx = self.begin().await?;
+        // FOR UPDATE, not FOR SHARE: the invoice number counts the customer's invoices, so two
+        // creations for one customer must not interleave.
+        let customer = live_customer(&mut tx, account, &new.customer, Lock::Update).await?;
+        let count: i64 = on_tx!(&mut tx, |c| {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM invoices WHERE account = $1 AND customer_id = $2",
+            )
+            .bind(account)
+            .bind(&customer.id)
+            .fetch_one(c)
+            .await?
+        });
+        let invoice_number = format!(
+            "{}-{:04}",
+            customer
+                .id
+                .chars()
+                .take(8)
+                .collect::<String>()
+                .to_uppercase(),
+            count + 1
+        );
+        let line_items: Vec<StoredLineItem> = new
+            .line_items
+            .into_iter()
+            .map(|item| {
+                StoredLineItem::from(&LineItem {
+                    id: new_id(),
+                    item_id: item.item_id.unwrap_or_else(new_id),
+                    name: item.name,
+                    quantity: item.quantity,
+                    unit_amount: item.unit_amount,
+                    start_date: item.start_date,
+                    end_date: item.end_date,
+                })
+            })
+            .collect();
+        let (status, issued_at) = if new.will_auto_issue {
+            (InvoiceStatus::Issued, Some(now))
+        } else {
+            (InvoiceStatus::Draft, None)
+        };
+        let id = new_id();
+        on_tx!(&mut tx, |c| {
+            sqlx::query(
+                "INSERT INTO invoices (account, id, customer_id, invoice_number, currency, status, \
+                 invoice_date, due_date, net_terms, memo, metadata, will_auto_issue, line_items, \
+                 created_at, issued_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            )
+            .bind(account)
+            .bind(&id)
+            .bind(&customer.id)
+            .bind(&invoice_number)
+            .bind(&new.currency)
+            .bind(status.as_str())
+            .bind(new.invoice_date)
+            .bind(new.due_date)
+            .bind(new.net_terms)
+            .bind(&new.memo)
+            .bind(Json(&new.metadata))
+            .bind(new.will_auto_issue)
+            .bind(Json(&line_items))
+            .bind(now)
+            .bind(issued_at)
+            .execute(c)
+            .await?
+            .rows_affected()
+        });
+        let invoice = fetch_invoice(&mut tx, account, &id, false).await?;
+        tx.commit().await?;
+        Ok(invoice)
+    }
+
+    /// An invoice that is not soft-deleted (a deleting customer's invoices stay readable).
+    pub async fn invoice(&self, account: &str, id: &str) -> StoreResult<Invoice> {
+        let sql = format!(
+            "SELECT {INVOICE_COLUMNS} FROM {INVOICE_FROM} \
+             WHERE i.account = $1 AND i.id = $2 AND i.deleted_at IS NULL"
+        );
+        let row = on_reader!(self, |pool| {
+            sqlx::query_as::<_, InvoiceRow>(&sql)
+                .bind(account)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.ok_or_else(|| StoreError::not_found(KIND, id))?
+            .into_domain()
+    }
+
+    pub async fn list_invoices(
+        &self,
+        account: &str,
+        filter: &InvoiceFilter,
+    ) -> StoreResult<Page<Invoice>> {
+        let (customer_id, external_id) = match &filter.customer {
+            Some(CustomerRef::Id(id)) => (Some(id.as_str()), None),
+            Some(CustomerRef::External(external)) => (None, Some(external.as_str())),
+            None => (None, None),
+        };
+        let mut next = 5;
+        let statuses = in_clause("i.status", filter.statuses.len(), &mut next);
+        let sql = format!(
+            "SELECT {INVOICE_COLUMNS} FROM {INVOICE_FROM} \
+             WHERE i.account = $1 AND i.deleted_at IS NULL \
+               AND ($2 IS NULL OR i.pk < $2) \
+               AND ($3 IS NULL OR i.customer_id = $3) \
+               AND ($4 IS NULL OR c.external_customer_id = $4){statuses} \
+             ORDER BY i.pk DESC LIMIT ${next}"
+        );
+        let rows = on_reader!(self, |pool| {
+            let mut query = sqlx::query_as::<_, InvoiceRow>(&sql)
+                .bind(account)
+                .bind(filter.before)
+                .bind(customer_id)
+                .bind(external_id);
+            for status in &filter.statuses {
+                query = query.bind(status.as_str());
+            }
+            query.bind(filter.limit + 1).fetch_all(pool).await?
+        });
+        page_of(rows, filter.limit, |row| row.pk, InvoiceRow::into_domain)
+    }
+
+    /// Moves an invoice through Orb's lifecycle; refused while its customer is being deleted.
+    pub async fn transition_invoice(
+        &self,
+        account: &str,
+        id: &str,
+        transition: InvoiceTransition,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Invoice> {
+        let mut tx = self.begin().await?;
+        let invoice = fetch_invoice(&mut tx, account, id, true).await?;
+        // The customer row is held FOR SHARE: a concurrent DELETE (FOR UPDATE) waits for this
+        // transaction, or this one waits for it and then sees the customer deleting.
+        let customer = lock_customer(
+            &mut tx,
+            account,
+            &CustomerRef::Id(invoice.customer_id.clone()),
+            Lock::Share,
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found(KIND, id))?;
+        refuse_if_deleting(&customer)?;
+        let from = invoice.status;
+        let (to, column, at) = match transition {
+            InvoiceTransition::Issue if from == InvoiceStatus::Draft => {
+                (InvoiceStatus::Issued, "issued_at", now)
+            }
+            InvoiceTransition::Void if from == InvoiceStatus::Issued => {
+                (InvoiceStatus::Void, "voided_at", now)
+            }
+            InvoiceTransition::MarkPaid { payment_received }
+                if matches!(from, InvoiceStatus::Issued | InvoiceStatus::Synced) =>
+            {
+                (InvoiceStatus::Paid, "paid_at", payment_received)
+            }
+            _ => {
+                let action = match transition {
+                    InvoiceTransition::Issue => "issued; only draft invoices can be issued",
+                    InvoiceTransition::Void => "voided; only issued invoices can be voided",
+                    InvoiceTransition::MarkPaid { .. } => {
+                        "marked paid; only issued or synced invoices can be marked paid"
+                    }
+                };
+                return Err(StoreError::Constraint(format!(
+                    "Invoice {id} is {} and cannot be {action}.",
+                    from.as_str()
+                )));
+            }
+        };
+        let sql = format!(
+            "UPDATE invoices SET status = $3, {column} = $4 WHERE account = $1 AND id = $2"
+        );
+        on_tx!(&mut tx, |c| {
+            sqlx::query(&sql)
+                .bind(account)
+                .bind(id)
+                .bind(to.as_str())
+                .bind(at)
+                .execute(c)
+                .await?
+                .rows_affected()
+        });
+        let invoice = fetch_invoice(&mut tx, account, id, false).await?;
+        tx.commit().await?;
+        Ok(invoice)
+    }
+}
+
+async fn fetch_invoice(tx: &mut Tx, account: &str, id: &str, lock: bool) -> StoreResult<Invoice> {
+    // Lock only the invoice row, not the joined customer (its lock is taken separately, and
+    // with the strength the caller needs).
+    let lock = if lock && !tx.lock(Lock::Update).is_empty() {
+        " FOR UPDATE OF i"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT {INVOICE_COLUMNS} FROM {INVOICE_FROM} \
+         WHERE i.account = $1 AND i.id = $2 AND i.deleted_at IS NULL{lock}"
+    );
+    let row = on_tx!(tx, |c| {
+        sqlx::query_as::<_, InvoiceRow>(&sql)
+            .bind(account)
+            .bind(id)
+            .fetch_optional(c)
+            .await?
+    });
+    row.ok_or_else(|| StoreError::not_found(KIND, id))?
+        .into_domain()
+}

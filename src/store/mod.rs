@@ -1,0 +1,288 @@
+//! The store: every rule of SPEC §5 that needs a transaction lives behind this API.
+//!
+//! orb-mock runs on PostgreSQL or on SQLite. The domain API ([`Store`]) is written once; the
+//! SQL it runs is portable (`$N` placeholders, `RETURNING`, partial indexes work on both), and
+//! the places where the two databases need different idioms are confined to [`postgres`] and
+//! [`sqlite`]: how to connect and migrate, how a write transaction begins (`BEGIN IMMEDIATE` on
+//! SQLite's single writer), and which row-lock clause a statement carries (`FOR UPDATE`,
+//! `FOR SHARE`, `SKIP LOCKED` on PostgreSQL; none on SQLite, whose write transactions are already
+//! serialised). One implementation keeps the two stores from drifting apart: a rule fixed for one
+//! is fixed for both.
+
+pub mod model;
+pub mod postgres;
+pub mod sqlite;
+
+mod customers;
+mod invoices;
+mod jobs;
+mod rows;
+mod subscriptions;
+
+use std::time::Duration;
+
+pub use customers::{CustomerFilter, CustomerPatch, DeleteOutcome, NewCustomer};
+pub use invoices::{InvoiceFilter, InvoiceTransition, NewInvoice, NewLineItem};
+pub use jobs::{backoff, CascadeRun, DeletionJob, JobState};
+pub use rows::Page;
+pub use subscriptions::{CancelOption, NewSubscription, SubscriptionFilter};
+
+/// How a request names a customer: Orb accepts either its id or the caller's external id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerRef {
+    Id(String),
+    External(String),
+}
+
+/// Failures of the store. The first group are the domain's refusals, which the HTTP layer
+/// answers with a 4xx; the rest are the database failing, answered with a 500.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("Could not find a resource of type {kind} with identifier: {id}")]
+    NotFound { kind: &'static str, id: String },
+    /// The resource's state forbids the change (e.g. the customer is being deleted).
+    #[error("{0}")]
+    Constraint(String),
+    /// A unique key is taken.
+    #[error("{0}")]
+    Duplicate(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row holds a value the code does not know (should never happen; never shown to clients).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("unsupported database URL (expected sqlite:… or postgres://…): {0}")]
+    UnsupportedUrl(String),
+}
+
+impl StoreError {
+    pub(crate) fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+        StoreError::NotFound {
+            kind,
+            id: id.into(),
+        }
+    }
+
+    /// Whether retrying the same request may succeed: the connection or the database blipped,
+    /// or a lock could not be had in time.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Database(err) => match err {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::Tls(_) => true,
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    // PostgreSQL: connection exceptions (08), serialization failure, deadlock,
+                    // admin shutdown, cannot connect now. SQLite: BUSY (5), LOCKED (6).
+                    code.starts_with("08")
+                        || matches!(&*code, "40001" | "40P01" | "57P01" | "57P03" | "5" | "6")
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A handle on the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+}
+
+#[derive(Clone)]
+enum Db {
+    Postgres(sqlx::PgPool),
+    /// One writer connection (SQLite allows one writer at a time anyway, and a single writer
+    /// turns lock contention into queueing instead of `database is locked`), and readers.
+    Sqlite {
+        writer: sqlx::SqlitePool,
+        reader: sqlx::SqlitePool,
+    },
+}
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A write transaction on either backend.
+pub(crate) enum Tx {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+/// Row locks that PostgreSQL needs and SQLite (serialised writers) does not.
+#[derive(Clone, Copy)]
+pub(crate) enum Lock {
+    /// `FOR UPDATE`: the statement will change the row, or must exclude writers that need it
+    /// unchanged (DELETE locks the customer so that no invoice is issued meanwhile).
+    Update,
+    /// `FOR SHARE`: the statement needs the row to stay as read (a write that needs a live
+    /// customer), but other such writes may proceed alongside.
+    Share,
+    /// `FOR UPDATE SKIP LOCKED`: claim a job no other process holds.
+    SkipLocked,
+}
+
+impl Tx {
+    /// The lock clause to append to a `SELECT` in this transaction.
+    pub(crate) fn lock(&self, lock: Lock) -> &'static str {
+        match (self, lock) {
+            (Tx::Sqlite(_), _) => "",
+            (Tx::Postgres(_), Lock::Update) => " FOR UPDATE",
+            (Tx::Postgres(_), Lock::Share) => " FOR SHARE",
+            (Tx::Postgres(_), Lock::SkipLocked) => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    pub(crate) async fn commit(self) -> StoreResult<()> {
+        match self {
+            Tx::Postgres(tx) => tx.commit().await?,
+            Tx::Sqlite(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Runs the same sqlx expression on whichever connection a [`Tx`] holds: `$c` is bound to a
+/// `&mut` connection of the right backend. The expression is compiled once per backend.
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Postgres(tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+            $crate::store::Tx::Sqlite(tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+/// Like [`on_tx!`] for reads outside a transaction: `$p` is the backend's read pool.
+macro_rules! on_reader {
+    ($store:expr, |$p:ident| $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Postgres($p) => $body,
+            $crate::store::Db::Sqlite { reader: $p, .. } => $body,
+        }
+    };
+}
+
+pub(crate) use on_reader;
+pub(crate) use on_tx;
+
+/// Connection settings common to both backends.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// `postgres://…`, `sqlite::memory:` or `sqlite://path.db`.
+    pub url: String,
+    /// PostgreSQL pool size (SQLite uses one writer and a few readers).
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it fails with a transient 500.
+    pub acquire_timeout: Duration,
+}
+
+impl ConnectOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        ConnectOptions {
+            url: url.into(),
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Store {
+    /// Connects to the database the URL names, and applies that backend's migrations.
+    pub async fn connect(options: &ConnectOptions) -> StoreResult<Store> {
+        let url = options.url.as_str();
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Db::Postgres(postgres::connect(options).await?)
+        } else if url.starts_with("sqlite:") {
+            let (writer, reader) = sqlite::connect(options).await?;
+            Db::Sqlite { writer, reader }
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
+        };
+        Ok(Store { db })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Postgres(_) => Backend::Postgres,
+            Db::Sqlite { .. } => Backend::Sqlite,
+        }
+    }
+
+    /// Begins a write transaction: `BEGIN` on PostgreSQL (row locks do the serialising),
+    /// `BEGIN IMMEDIATE` on SQLite's writer, so that a read-then-write transaction holds the
+    /// write lock from its first read and can never fail to upgrade.
+    pub(crate) async fn begin(&self) -> StoreResult<Tx> {
+        Ok(match &self.db {
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+        })
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> StoreResult<()> {
+        on_reader!(self, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Closes every connection; in-flight queries finish first.
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Postgres(pool) => pool.close().await,
+            Db::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+        }
+    }
+}
+
+/// The URL without its password, for error messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A fresh Orb-style id: 16 random alphanumeric characters, no prefix.
+pub fn new_id() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 16)
+}
+
+/// True when a database error is a unique-key violation.
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,166 @@
+//! The domain types the store hands out. They speak Orb's concepts, not SQL, and carry no wire
+//! formatting: `http::objects` turns them into Orb's response shapes.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+/// Key-value metadata, as Orb stores it on every resource.
+pub type Metadata = BTreeMap<String, String>;
+
+/// Where a customer is in its life. Orb shows only the first two through its API; `Deleted`
+/// customers answer 404 but stay in the store (soft deletion).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerState {
+    Active,
+    /// `DELETE` committed; the cascade has not yet run.
+    Deleting,
+    /// The cascade has run.
+    Deleted,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customer {
+    pub id: String,
+    pub external_customer_id: Option<String>,
+    pub name: String,
+    pub email: String,
+    pub currency: Option<String>,
+    pub timezone: String,
+    pub metadata: Metadata,
+    pub balance: Decimal,
+    pub created_at: DateTime<Utc>,
+    pub state: CustomerState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    Draft,
+    Issued,
+    Paid,
+    Synced,
+    Void,
+}
+
+impl InvoiceStatus {
+    pub const ALL: [InvoiceStatus; 5] = [
+        InvoiceStatus::Draft,
+        InvoiceStatus::Issued,
+        InvoiceStatus::Paid,
+        InvoiceStatus::Synced,
+        InvoiceStatus::Void,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceStatus::Draft => "draft",
+            InvoiceStatus::Issued => "issued",
+            InvoiceStatus::Paid => "paid",
+            InvoiceStatus::Synced => "synced",
+            InvoiceStatus::Void => "void",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+
+    /// Issued, paid and synced invoices block a customer's deletion (SPEC §3, Decision).
+    pub fn blocks_deletion(self) -> bool {
+        matches!(
+            self,
+            InvoiceStatus::Issued | InvoiceStatus::Paid | InvoiceStatus::Synced
+        )
+    }
+}
+
+/// One line of a one-off invoice: `quantity` units at `unit_amount` each (Orb's `unit` model).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineItem {
+    pub id: String,
+    pub name: String,
+    pub item_id: String,
+    pub quantity: Decimal,
+    pub unit_amount: Decimal,
+    pub start_date: DateTime<Utc>,
+    pub end_date: DateTime<Utc>,
+}
+
+impl LineItem {
+    pub fn amount(&self) -> Decimal {
+        (self.quantity * self.unit_amount).round_dp(2)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invoice {
+    pub id: String,
+    pub customer_id: String,
+    /// The owning customer's external id at read time (Orb embeds it in `customer`).
+    pub external_customer_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub invoice_number: String,
+    pub currency: String,
+    pub status: InvoiceStatus,
+    pub invoice_date: DateTime<Utc>,
+    pub due_date: Option<DateTime<Utc>>,
+    pub net_terms: i64,
+    pub memo: Option<String>,
+    pub metadata: Metadata,
+    pub will_auto_issue: bool,
+    pub line_items: Vec<LineItem>,
+    pub created_at: DateTime<Utc>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub voided_at: Option<DateTime<Utc>>,
+}
+
+impl Invoice {
+    /// Sum of the line amounts; orb-mock has no discounts, minimums, maximums or taxes, so this
+    /// is also the total and the amount due.
+    pub fn subtotal(&self) -> Decimal {
+        self.line_items.iter().map(LineItem::amount).sum()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionStatus {
+    Active,
+    Ended,
+    Upcoming,
+}
+
+impl SubscriptionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Active => "active",
+            SubscriptionStatus::Ended => "ended",
+            SubscriptionStatus::Upcoming => "upcoming",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Ended, Self::Upcoming]
+            .into_iter()
+            .find(|status| status.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    pub id: String,
+    pub customer_id: String,
+    /// orb-mock has no plan catalogue: it remembers the plan id (or external plan id) it was
+    /// given and answers with a minimal plan carrying it.
+    pub plan_id: String,
+    pub external_plan_id: Option<String>,
+    pub status: SubscriptionStatus,
+    pub net_terms: i64,
+    pub auto_collection: Option<bool>,
+    pub default_invoice_memo: Option<String>,
+    pub metadata: Metadata,
+    pub start_date: DateTime<Utc>,
+    pub end_date: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,24 @@
+//! PostgreSQL: connecting and migrating. Everything else is the shared SQL in the sibling
+//! modules, with row locks (`FOR UPDATE`, `FOR SHARE`, `SKIP LOCKED`) doing the serialising that
+//! SPEC §5 requires, so that several orb-mock processes can share one database.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+use super::{ConnectOptions, StoreResult};
+
+/// Connects, names the connections `orb-mock` (so an operator, or a drill, can find them in
+/// `pg_stat_activity`), and applies `migrations/postgres`. Concurrent starts are safe: sqlx
+/// takes an advisory lock while migrating.
+pub async fn connect(options: &ConnectOptions) -> StoreResult<PgPool> {
+    let connect = PgConnectOptions::from_str(&options.url)?.application_name("orb-mock");
+    let pool = PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(connect)
+        .await?;
+    sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+    Ok(pool)
+}

@@ -1,0 +1,62 @@
+//! SQLite, the embedded default: connecting and migrating.
+//!
+//! A file database runs in WAL mode with one writer connection and a few readers: readers never
+//! block the writer, and the single writer turns contention into queueing inside the pool, so
+//! clients never see `database is locked`. Every write transaction starts with
+//! `BEGIN IMMEDIATE` (see [`super::Store::begin`]). An in-memory database lives inside one
+//! connection, so it is deliberately a single connection that is never recycled: readers and
+//! the writer share it.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use super::{ConnectOptions, StoreResult};
+
+const READERS: u32 = 4;
+
+/// Returns `(writer, reader)` pools, migrated; for an in-memory database both are the same pool.
+pub async fn connect(options: &ConnectOptions) -> StoreResult<(SqlitePool, SqlitePool)> {
+    let base = SqliteConnectOptions::from_str(&options.url)?
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    if is_in_memory(&options.url) {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(base)
+            .await?;
+        migrate(&pool).await?;
+        return Ok((pool.clone(), pool));
+    }
+    let base = base
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal);
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(base.clone())
+        .await?;
+    migrate(&writer).await?;
+    let reader = SqlitePoolOptions::new()
+        .max_connections(READERS)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(base.read_only(true))
+        .await?;
+    Ok((writer, reader))
+}
+
+async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
+    sqlx::migrate!("./migrations/sqlite").run(pool).await?;
+    Ok(())
+}
+
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}

@@ -1,0 +1,274 @@
+//! Subscriptions: create, read, list, cancel. orb-mock keeps no plan catalogue; a subscription
+//! remembers the plan id it was given.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+
+use super::customers::{live_customer, lock_customer, refuse_if_deleting};
+use super::model::{Customer, Metadata, Subscription, SubscriptionStatus};
+use super::rows::{
+    in_clause, page_of, CustomerRow, Page, SubscriptionRow, CUSTOMER_COLUMNS, SUBSCRIPTION_COLUMNS,
+};
+use super::{new_id, on_reader, on_tx, CustomerRef, Lock, Store, StoreError, StoreResult, Tx};
+
+/// What `POST /subscriptions` asks for, already validated.
+#[derive(Debug, Clone)]
+pub struct NewSubscription {
+    pub customer: CustomerRef,
+    pub plan_id: String,
+    pub external_plan_id: Option<String>,
+    pub start_date: Option<DateTime<Utc>>,
+    pub net_terms: Option<i64>,
+    pub auto_collection: Option<bool>,
+    pub default_invoice_memo: Option<String>,
+    pub metadata: Metadata,
+}
+
+/// Orb's `cancel_option`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOption {
+    /// Ends now.
+    Immediate,
+    /// Ends at the end of the current billing period (a month from the start, in orb-mock).
+    EndOfSubscriptionTerm,
+    /// Ends on the given date (now, if it is in the past).
+    RequestedDate(DateTime<Utc>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SubscriptionFilter {
+    pub limit: i64,
+    pub before: Option<i64>,
+    /// Any of these customer ids (empty: no filter).
+    pub customer_ids: Vec<String>,
+    /// Any of these external customer ids (empty: no filter).
+    pub external_customer_ids: Vec<String>,
+    pub status: Option<SubscriptionStatus>,
+}
+
+const KIND: &str = "Subscription";
+
+impl Store {
+    pub async fn create_subscription(
+        &self,
+        account: &str,
+        new: NewSubscription,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Subscription, Customer)> {
+        let mut tx = self.begin().await?;
+        let customer = live_customer(&mut tx, account, &new.customer, Lock::Share).await?;
+        let start = new.start_date.unwrap_or(now);
+        let status = if start > now {
+            SubscriptionStatus::Upcoming
+        } else {
+            SubscriptionStatus::Active
+        };
+        let sql = format!(
+            "INSERT INTO subscriptions (account, id, customer_id, plan_id, external_plan_id, \
+             status, net_terms, auto_collection, default_invoice_memo, metadata, start_date, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             RETURNING {SUBSCRIPTION_COLUMNS}"
+        );
+        let row = on_tx!(&mut tx, |c| {
+            sqlx::query_as::<_, SubscriptionRow>(&sql)
+                .bind(account)
+                .bind(new_id())
+                .bind(&customer.id)
+                .bind(&new.plan_id)
+                .bind(&new.external_plan_id)
+                .bind(status.as_str())
+                .bind(new.net_terms.unwrap_or(0))
+                .bind(new.auto_collection)
+                .bind(&new.default_invoice_memo)
+                .bind(Json(&new.metadata))
+                .bind(start)
+                .bind(now)
+                .fetch_one(c)
+                .await?
+        });
+        tx.commit().await?;
+        Ok((row.into_domain()?, customer))
+    }
+
+    /// A subscription that is not soft-deleted, with its customer as embedded in Orb's object.
+    pub async fn subscription(
+        &self,
+        account: &str,
+        id: &str,
+    ) -> StoreResult<(Subscription, Customer)> {
+        let sql = format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions \
+             WHERE account = $1 AND id = $2 AND deleted_at IS NULL"
+        );
+        let row = on_reader!(self, |pool| {
+            sqlx::query_as::<_, SubscriptionRow>(&sql)
+                .bind(account)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let subscription = row
+            .ok_or_else(|| StoreError::not_found(KIND, id))?
+            .into_domain()?;
+        let customer = self.owner(account, &subscription.customer_id).await?;
+        Ok((subscription, customer))
+    }
+
+    pub async fn list_subscriptions(
+        &self,
+        account: &str,
+        filter: &SubscriptionFilter,
+    ) -> StoreResult<Page<(Subscription, Customer)>> {
+        let mut next = 4;
+        let customers = in_clause("s.customer_id", filter.customer_ids.len(), &mut next);
+        let externals = in_clause(
+            "c.external_customer_id",
+            filter.external_customer_ids.len(),
+            &mut next,
+        );
+        let columns: Vec<String> = SUBSCRIPTION_COLUMNS
+            .split(", ")
+            .map(|column| format!("s.{column}"))
+            .collect();
+        let sql = format!(
+            "SELECT {columns} FROM subscriptions s \
+             JOIN customers c ON c.account = s.account AND c.id = s.customer_id \
+             WHERE s.account = $1 AND s.deleted_at IS NULL \
+               AND ($2 IS NULL OR s.pk < $2) AND ($3 IS NULL OR s.status = $3)\
+               {customers}{externals} \
+             ORDER BY s.pk DESC LIMIT ${next}",
+            columns = columns.join(", ")
+        );
+        let rows = on_reader!(self, |pool| {
+            let mut query = sqlx::query_as::<_, SubscriptionRow>(&sql)
+                .bind(account)
+                .bind(filter.before)
+                .bind(filter.status.map(SubscriptionStatus::as_str));
+            for id in filter
+                .customer_ids
+                .iter()
+                .chain(&filter.external_customer_ids)
+            {
+                query = query.bind(id);
+            }
+            query.bind(filter.limit + 1).fetch_all(pool).await?
+        });
+        let page = page_of(
+            rows,
+            filter.limit,
+            |row| row.pk,
+            SubscriptionRow::into_domain,
+        )?;
+        // A page usually belongs to one customer: fetch each distinct owner once.
+        let mut owners: Vec<Customer> = Vec::new();
+        let mut items = Vec::with_capacity(page.items.len());
+        for subscription in page.items {
+            let customer = match owners.iter().find(|c| c.id == subscription.customer_id) {
+                Some(customer) => customer.clone(),
+                None => {
+                    let customer = self.owner(account, &subscription.customer_id).await?;
+                    owners.push(customer.clone());
+                    customer
+                }
+            };
+            items.push((subscription, customer));
+        }
+        Ok(Page {
+            items,
+            next: page.next,
+        })
+    }
+
+    pub async fn cancel_subscription(
+        &self,
+        account: &str,
+        id: &str,
+        option: CancelOption,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Subscription, Customer)> {
+        let mut tx = self.begin().await?;
+        let subscription = fetch_subscription(&mut tx, account, id).await?;
+        let customer = lock_customer(
+            &mut tx,
+            account,
+            &CustomerRef::Id(subscription.customer_id.clone()),
+            Lock::Share,
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found(KIND, id))?;
+        refuse_if_deleting(&customer)?;
+        if subscription.status == SubscriptionStatus::Ended {
+            return Err(StoreError::Constraint(format!(
+                "Subscription {id} has already ended and cannot be cancelled."
+            )));
+        }
+        let end = match option {
+            CancelOption::Immediate => now,
+            CancelOption::EndOfSubscriptionTerm => period_end(subscription.start_date, now),
+            CancelOption::RequestedDate(date) => date.max(now),
+        };
+        let status = if end <= now {
+            SubscriptionStatus::Ended
+        } else {
+            subscription.status
+        };
+        let sql = format!(
+            "UPDATE subscriptions SET status = $3, end_date = $4 WHERE account = $1 AND id = $2 \
+             RETURNING {SUBSCRIPTION_COLUMNS}"
+        );
+        let row = on_tx!(&mut tx, |c| {
+            sqlx::query_as::<_, SubscriptionRow>(&sql)
+                .bind(account)
+                .bind(id)
+                .bind(status.as_str())
+                .bind(end)
+                .fetch_one(c)
+                .await?
+        });
+        tx.commit().await?;
+        Ok((row.into_domain()?, customer))
+    }
+
+    /// The customer that owns a readable resource, whatever its deletion state.
+    async fn owner(&self, account: &str, customer_id: &str) -> StoreResult<Customer> {
+        let sql =
+            format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE account = $1 AND id = $2");
+        let row = on_reader!(self, |pool| {
+            sqlx::query_as::<_, CustomerRow>(&sql)
+                .bind(account)
+                .bind(customer_id)
+                .fetch_one(pool)
+                .await?
+        });
+        row.into_domain()
+    }
+}
+
+/// The end of the monthly billing period that contains `now`, for a subscription started at
+/// `start`.
+pub fn period_end(start: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let mut end = start;
+    while end <= now {
+        end = end
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    }
+    end
+}
+
+async fn fetch_subscription(tx: &mut Tx, account: &str, id: &str) -> StoreResult<Subscription> {
+    let sql = format!(
+        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions \
+         WHERE account = $1 AND id = $2 AND deleted_at IS NULL{}",
+        tx.lock(Lock::Update)
+    );
+    let row = on_tx!(tx, |c| {
+        sqlx::query_as::<_, SubscriptionRow>(&sql)
+            .bind(account)
+            .bind(id)
+            .fetch_optional(c)
+            .await?
+    });
+    row.ok_or_else(|| StoreError::not_found(KIND, id))?
+        .into_domain()
+}
