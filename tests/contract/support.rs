@@ -1,0 +1,387 @@
+//! The test harness: a [`TestApp`] per test, on SQLite or on a fresh PostgreSQL database, driven
+//! through the real router (`oneshot`) and the real store. Time is moved with the app's
+//! [`Clock`], never slept through.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use orb_mock::clock::Clock;
+use orb_mock::config::Config;
+use orb_mock::server::App;
+use orb_mock::store::{ConnectOptions, Store};
+use serde_json::Value;
+use sqlx::Connection;
+use tower::ServiceExt;
+
+/// Where the PostgreSQL tests create their databases (one per test).
+pub fn postgres_admin_url() -> String {
+    std::env::var("ORB_MOCK_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The deletion delay every test app uses: long, so that nothing cascades until a test moves
+/// the clock past it.
+pub const DELAY: Duration = Duration::from_secs(3600);
+
+pub fn test_config(database_url: &str) -> Config {
+    let mut config = Config::defaults();
+    config.database_url = database_url.to_owned();
+    config.deletion_delay = DELAY;
+    config.api_keys = Vec::new();
+    config
+}
+
+/// Which store a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub kind: Kind,
+    pub app: Option<App>,
+    pub router: Router,
+    pub clock: Clock,
+    pub store: Store,
+    pub config: Config,
+    /// The bearer token of this test's default account.
+    pub token: String,
+    /// The PostgreSQL database this test owns, dropped at the end.
+    pub database: Option<String>,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes).unwrap_or_else(|err| {
+            panic!(
+                "response ({}) is not JSON: {err}: {:?}",
+                self.status,
+                String::from_utf8_lossy(&self.bytes)
+            )
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an Orb error body: status, type suffix, the keys every error carries, and JSON.
+    pub fn assert_error(&self, status: u16, type_suffix: &str) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            String::from_utf8_lossy(&self.bytes)
+        );
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        let body = self.json();
+        assert_eq!(
+            body["type"],
+            format!("https://docs.withorb.com/reference/error-responses#{type_suffix}")
+        );
+        assert_eq!(
+            body["status"], status,
+            "status in the body equals the HTTP status"
+        );
+        assert!(
+            body["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "title is a non-empty string: {body}"
+        );
+        assert!(body["detail"].is_string(), "detail is a string: {body}");
+        body
+    }
+}
+
+impl TestApp {
+    /// An app on a fresh in-memory SQLite store.
+    pub async fn sqlite() -> TestApp {
+        TestApp::on(Kind::Sqlite, "sqlite::memory:", None).await
+    }
+
+    /// An app on a fresh PostgreSQL database, or `None` (loudly) when PostgreSQL is not
+    /// reachable; under `CI=true` that is a failure instead.
+    pub async fn postgres() -> Option<TestApp> {
+        let database = fresh_postgres_database().await?;
+        let url = database_url(&database);
+        Some(TestApp::on(Kind::Postgres, &url, Some(database)).await)
+    }
+
+    pub async fn on(kind: Kind, url: &str, database: Option<String>) -> TestApp {
+        TestApp::with_config(kind, test_config(url), database).await
+    }
+
+    pub async fn with_config(kind: Kind, config: Config, database: Option<String>) -> TestApp {
+        let clock = Clock::default();
+        let app = App::start(&config, clock.clone())
+            .await
+            .unwrap_or_else(|err| panic!("app starts on {kind:?}: {err}"));
+        let router = app.router();
+        let store = app.state.store.clone();
+        TestApp {
+            kind,
+            app: Some(app),
+            router,
+            clock,
+            store,
+            config,
+            token: format!("test-{}", orb_mock::store::new_id()),
+            database,
+        }
+    }
+
+    /// Sends a request as the default account.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> TestResponse {
+        self.call_as(&self.token.clone(), method, path, body).await
+    }
+
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"));
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).expect("valid request")).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body reads")
+            .to_bytes()
+            .to_vec();
+        TestResponse {
+            status,
+            headers,
+            bytes,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> TestResponse {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// The account id (hash) of the default token.
+    pub fn account(&self) -> String {
+        orb_mock::http::extract::Account::from_token(&self.token).0
+    }
+
+    /// Creates a customer and returns its JSON.
+    pub async fn customer(&self, external_id: Option<&str>) -> Value {
+        let mut body = serde_json::json!({"name": "Ada Lovelace", "email": "ada@example.com"});
+        if let Some(external) = external_id {
+            body["external_customer_id"] = Value::from(external);
+        }
+        let response = self.post("/customers", body).await;
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&response.bytes)
+        );
+        response.json()
+    }
+
+    /// Creates a one-off invoice (2 × 4.00) for a customer; `issued` makes it issued at once.
+    pub async fn invoice(&self, customer_id: &str, issued: bool) -> Value {
+        let response = self
+            .post(
+                "/invoices",
+                serde_json::json!({
+                    "customer_id": customer_id,
+                    "currency": "USD",
+                    "invoice_date": "2026-01-05T10:00:00+00:00",
+                    "will_auto_issue": issued,
+                    "line_items": [{
+                        "name": "Seats", "item_id": "seats", "model_type": "unit",
+                        "quantity": 2, "unit_config": {"unit_amount": "4.00"},
+                        "start_date": "2026-01-01", "end_date": "2026-01-31"
+                    }]
+                }),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&response.bytes)
+        );
+        response.json()
+    }
+
+    pub async fn subscription(&self, customer_id: &str) -> Value {
+        let response = self
+            .post(
+                "/subscriptions",
+                serde_json::json!({"customer_id": customer_id, "plan_id": "plan_basic"}),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&response.bytes)
+        );
+        response.json()
+    }
+
+    /// Moves time past the deletion delay and runs every due cascade now.
+    pub async fn finish_deletions(&self) {
+        self.clock.advance(DELAY + Duration::from_secs(1));
+        orb_mock::cascade::drain(&self.store, &self.clock, None)
+            .await
+            .expect("cascades run");
+    }
+
+    /// Stops the app and drops its PostgreSQL database.
+    pub async fn stop(mut self) {
+        if let Some(app) = self.app.take() {
+            app.stop().await;
+        }
+        if let Some(database) = self.database.take() {
+            drop_database(&database).await;
+        }
+    }
+}
+
+/// A fresh, empty PostgreSQL database for one test (stale ones from crashed runs are dropped).
+pub async fn fresh_postgres_database() -> Option<String> {
+    let admin_url = postgres_admin_url();
+    let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+        Ok(connection) => connection,
+        Err(err) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("PostgreSQL is required under CI=true but is not reachable at {admin_url}: {err}");
+            }
+            eprintln!(
+                "\n*** SKIPPED: PostgreSQL is not reachable at {admin_url} ({err}); \
+                 the PostgreSQL half of this test did not run. ***\n"
+            );
+            return None;
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    let stale: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'orbmock_t_%'")
+            .fetch_all(&mut admin)
+            .await
+            .unwrap_or_default();
+    for name in stale {
+        let created = name
+            .split('_')
+            .nth(2)
+            .and_then(|ts| ts.parse::<i64>().ok())
+            .unwrap_or(now);
+        if now - created > 3600 {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut admin)
+                .await;
+        }
+    }
+    let name = format!(
+        "orbmock_t_{now}_{}",
+        orb_mock::store::new_id().to_lowercase()
+    );
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut admin)
+        .await
+        .expect("create a test database");
+    Some(name)
+}
+
+pub fn database_url(database: &str) -> String {
+    let admin = postgres_admin_url();
+    let base = admin
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(&admin);
+    format!("{base}/{database}")
+}
+
+pub async fn drop_database(database: &str) {
+    if let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+        let _ = sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+        ))
+        .execute(&mut admin)
+        .await;
+    }
+}
+
+/// Connects a second store handle to the same database (for assertions in SQL).
+pub async fn connect(url: &str) -> Store {
+    Store::connect(&ConnectOptions::new(url))
+        .await
+        .expect("store connects")
+}
+
+/// Declares a test that runs once on each store: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($(#[doc = $doc:literal])* async fn $name:ident($app:ident) $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn scenario($app: &$crate::support::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::support::TestApp::sqlite().await;
+                scenario(&app).await;
+                app.stop().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) = $crate::support::TestApp::postgres().await else { return };
+                scenario(&app).await;
+                app.stop().await;
+            }
+        }
+    };
+}
