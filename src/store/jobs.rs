@@ -97,9 +97,14 @@ impl Store {
         let Some(job) = claimed else {
             return Ok(CascadeRun::Empty);
         };
+        // The claim's transaction must end before the failure is recorded: on SQLite it holds
+        // the only writer connection.
         let cascaded = match cascade(&mut tx, &job, now).await {
             Ok(()) => tx.commit().await,
-            Err(err) => Err(err),
+            Err(err) => {
+                tx.rollback().await;
+                Err(err)
+            }
         };
         match cascaded {
             Ok(()) => Ok(CascadeRun::Completed {

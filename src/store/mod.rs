@@ -13,6 +13,7 @@ pub mod model;
 pub mod postgres;
 pub mod sqlite;
 
+mod audit;
 mod customers;
 mod invoices;
 mod jobs;
@@ -142,6 +143,18 @@ impl Tx {
             (Tx::Postgres(_), Lock::Update) => " FOR UPDATE",
             (Tx::Postgres(_), Lock::Share) => " FOR SHARE",
             (Tx::Postgres(_), Lock::SkipLocked) => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// Rolls back, logging (not returning) a failure: a connection that cannot roll back is
+    /// closed by the pool, which rolls back just the same.
+    pub(crate) async fn rollback(self) {
+        let result = match self {
+            Tx::Postgres(tx) => tx.rollback().await,
+            Tx::Sqlite(tx) => tx.rollback().await,
+        };
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "rollback failed");
         }
     }
 

@@ -3,4 +3,7 @@
 
 mod support;
 
+mod stores;
+
 mod deletion;
+mod invariants;

@@ -1,0 +1,224 @@
+//! SPEC §5's invariants under concurrency and restarts.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::on_both_persistent_stores;
+use crate::stores::{request, send_to, Persistent};
+use crate::support::Kind;
+
+/// Races "issue the customer's draft invoice" against "delete the customer", `trials` times.
+async fn issue_races_delete(store: &Persistent, trials: usize) {
+    let app = store.app().await;
+    let mut deletes_won = 0;
+    for trial in 0..trials {
+        let customer = app.customer(None).await;
+        let id = customer["id"].as_str().unwrap().to_owned();
+        let invoice = app.invoice(&id, false).await;
+        let invoice_id = invoice["id"].as_str().unwrap().to_owned();
+        let issue = tokio::spawn(send_to(
+            app.router.clone(),
+            request(
+                &app.token,
+                "POST",
+                &format!("/invoices/{invoice_id}/issue"),
+                Some(json!({})),
+            ),
+        ));
+        let delete = tokio::spawn(send_to(
+            app.router.clone(),
+            request(&app.token, "DELETE", &format!("/customers/{id}"), None),
+        ));
+        let (issue, delete) = (issue.await.unwrap(), delete.await.unwrap());
+        match (issue.status, delete.status) {
+            (StatusCode::OK, StatusCode::BAD_REQUEST) => {
+                delete.assert_error(400, "400-constraint-violation");
+            }
+            (StatusCode::BAD_REQUEST, StatusCode::NO_CONTENT) => {
+                issue.assert_error(400, "400-constraint-violation");
+                deletes_won += 1;
+            }
+            other => panic!(
+                "trial {trial}: exactly one of issue and delete wins, got {other:?}: {} / {}",
+                String::from_utf8_lossy(&issue.bytes),
+                String::from_utf8_lossy(&delete.bytes)
+            ),
+        }
+    }
+    app.finish_deletions().await;
+    let violations = app.store.invariant_violations().await.unwrap();
+    assert!(violations.is_empty(), "{violations:#?}");
+    eprintln!(
+        "{:?}: {trials} trials, delete won {deletes_won}",
+        store.kind
+    );
+    app.stop().await;
+}
+
+on_both_persistent_stores! {
+    /// 200 trials (50 on SQLite, whose single writer serialises trivially): each has exactly one
+    /// winner, and no deleting or deleted customer ever owns an issued invoice.
+    async fn issuing_an_invoice_and_deleting_its_customer_concurrently_has_exactly_one_winner(store) {
+        let trials = if store.kind == Kind::Postgres { 200 } else { 50 };
+        issue_races_delete(store, trials).await;
+    }
+}
+
+on_both_persistent_stores! {
+    /// 50 concurrent DELETEs of one customer: only 204s, and exactly one job.
+    async fn a_burst_of_concurrent_deletes_of_one_customer_yields_only_204s_and_one_job(store) {
+        let app = store.app().await;
+        let customer = app.customer(None).await;
+        let path = format!("/customers/{}", customer["id"].as_str().unwrap());
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..50 {
+            tasks.spawn(send_to(app.router.clone(), request(&app.token, "DELETE", &path, None)));
+        }
+        let mut statuses = Vec::new();
+        while let Some(response) = tasks.join_next().await {
+            statuses.push(response.unwrap().status);
+        }
+        assert_eq!(statuses.len(), 50);
+        assert!(statuses.iter().all(|s| *s == StatusCode::NO_CONTENT), "{statuses:?}");
+        let jobs = app.store.deletion_jobs(&app.account()).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        app.finish_deletions().await;
+        assert!(app.store.invariant_violations().await.unwrap().is_empty());
+        app.stop().await;
+    }
+}
+
+on_both_persistent_stores! {
+    /// Durability: deletions queued before a stop complete after a restart on the same store,
+    /// with the new process's clock past their due time.
+    async fn queued_cascades_complete_after_a_restart(store) {
+        let first = store.app().await;
+        let token = first.token.clone();
+        let mut owned = Vec::new();
+        for _ in 0..5 {
+            let customer = first.customer(None).await;
+            let id = customer["id"].as_str().unwrap().to_owned();
+            let invoice = first.invoice(&id, false).await["id"].as_str().unwrap().to_owned();
+            let subscription = first.subscription(&id).await["id"].as_str().unwrap().to_owned();
+            assert_eq!(first.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+            owned.push((id, invoice, subscription));
+        }
+        first.stop().await;
+
+        let mut second = store.app().await;
+        second.token = token;
+        for (id, _, _) in &owned {
+            assert_eq!(second.get(&format!("/customers/{id}")).await.json()["deleted"], true);
+        }
+        second.finish_deletions().await;
+        for (id, invoice, subscription) in &owned {
+            second.get(&format!("/customers/{id}")).await.assert_error(404, "404-resource-not-found");
+            second.get(&format!("/invoices/{invoice}")).await.assert_error(404, "404-resource-not-found");
+            second.get(&format!("/subscriptions/{subscription}")).await.assert_error(404, "404-resource-not-found");
+        }
+        let jobs = second.store.deletion_jobs(&second.account()).await.unwrap();
+        assert_eq!(jobs.len(), 5);
+        assert!(jobs.iter().all(|job| job.attempts == 1 && job.completed_at.is_some()), "{jobs:#?}");
+        assert!(second.store.invariant_violations().await.unwrap().is_empty());
+        second.stop().await;
+    }
+}
+
+on_both_persistent_stores! {
+    /// A cascade that fails is rolled back, retried with exponential backoff, and its attempts
+    /// and last error are recorded; once the fault is gone it completes.
+    async fn a_failing_cascade_is_retried_with_backoff_and_its_error_recorded(store) {
+        let app = store.app().await;
+        let customer = app.customer(None).await;
+        let id = customer["id"].as_str().unwrap().to_owned();
+        let invoice = app.invoice(&id, false).await;
+        assert_eq!(app.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+        store.execute(match store.kind {
+            Kind::Sqlite => "CREATE TRIGGER planted_fault BEFORE UPDATE ON invoices \
+                             BEGIN SELECT RAISE(ABORT, 'planted fault'); END;",
+            Kind::Postgres => "CREATE FUNCTION planted_fault() RETURNS trigger LANGUAGE plpgsql AS \
+                               $$ BEGIN RAISE EXCEPTION 'planted fault'; END $$; \
+                               CREATE TRIGGER planted_fault BEFORE UPDATE ON invoices \
+                               FOR EACH ROW EXECUTE FUNCTION planted_fault();",
+        }).await;
+
+        app.clock.advance(crate::support::DELAY + Duration::from_secs(1));
+        for attempt in 1..=3i64 {
+            let now = app.clock.now();
+            let run = app.store.run_due_cascade(now, Some(&app.account())).await.unwrap();
+            let orb_mock::store::CascadeRun::Failed { retry_at, error, .. } = run else {
+                panic!("the cascade fails while the fault is planted: {run:?}");
+            };
+            assert!(error.contains("planted fault"), "{error}");
+            let job = app.store.deletion_jobs(&app.account()).await.unwrap().remove(0);
+            assert_eq!(job.attempts, attempt);
+            assert!(job.last_error.as_deref().unwrap_or("").contains("planted fault"), "{job:?}");
+            assert_eq!(job.due_at, retry_at);
+            let wait = retry_at - now;
+            assert_eq!(wait, orb_mock::store::backoff(attempt as i32), "backoff doubles");
+            // Rolled back: nothing of the cascade is visible.
+            assert_eq!(app.get(&format!("/customers/{id}")).await.json()["deleted"], true);
+            assert_eq!(app.get(&format!("/invoices/{}", invoice["id"].as_str().unwrap())).await.status, StatusCode::OK);
+            // Not due again until the backoff has passed.
+            let early = app.store.run_due_cascade(app.clock.now(), Some(&app.account())).await.unwrap();
+            assert_eq!(early, orb_mock::store::CascadeRun::Empty);
+            app.clock.advance(wait.to_std().unwrap());
+        }
+        store.execute(match store.kind {
+            Kind::Sqlite => "DROP TRIGGER planted_fault",
+            Kind::Postgres => "DROP TRIGGER planted_fault ON invoices",
+        }).await;
+        let run = app.store.run_due_cascade(app.clock.now(), Some(&app.account())).await.unwrap();
+        assert!(matches!(run, orb_mock::store::CascadeRun::Completed { .. }), "{run:?}");
+        app.get(&format!("/customers/{id}")).await.assert_error(404, "404-resource-not-found");
+        let job = app.store.deletion_jobs(&app.account()).await.unwrap().remove(0);
+        assert_eq!(job.attempts, 4);
+        assert!(app.store.invariant_violations().await.unwrap().is_empty());
+        app.stop().await;
+    }
+}
+
+/// Two orb-mock instances on one PostgreSQL database share the queue; each cascade runs once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_postgres_database_share_the_cascades_and_run_each_once() {
+    let Some(store) = Persistent::postgres().await else {
+        return;
+    };
+    let a = store.app().await;
+    let mut b = store.app().await;
+    b.token = a.token.clone();
+    for _ in 0..40 {
+        let customer = a.customer(None).await;
+        let id = customer["id"].as_str().unwrap().to_owned();
+        a.invoice(&id, false).await;
+        a.subscription(&id).await;
+        assert_eq!(
+            a.delete(&format!("/customers/{id}")).await.status,
+            StatusCode::NO_CONTENT
+        );
+    }
+    let past_due = crate::support::DELAY + Duration::from_secs(1);
+    a.clock.advance(past_due);
+    b.clock.advance(past_due);
+    let (ran_a, ran_b) = tokio::join!(
+        orb_mock::cascade::drain(&a.store, &a.clock, None),
+        orb_mock::cascade::drain(&b.store, &b.clock, None),
+    );
+    let (ran_a, ran_b) = (ran_a.unwrap(), ran_b.unwrap());
+    // The background workers may have taken some too; together, every job ran exactly once.
+    let jobs = a.store.deletion_jobs(&a.account()).await.unwrap();
+    assert_eq!(jobs.len(), 40);
+    assert!(
+        jobs.iter()
+            .all(|job| job.attempts == 1 && job.completed_at.is_some()),
+        "{jobs:#?}"
+    );
+    assert!(ran_a + ran_b <= 40);
+    eprintln!("instance A ran {ran_a}, instance B ran {ran_b}, workers the rest");
+    assert!(a.store.invariant_violations().await.unwrap().is_empty());
+    a.stop().await;
+    b.stop().await;
+    store.cleanup().await;
+}

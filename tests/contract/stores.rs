@@ -1,0 +1,153 @@
+//! Stores that outlive an app: a SQLite file and a PostgreSQL database, for tests that restart
+//! orb-mock, run two instances on one database, or reach into the database directly.
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::http::Request;
+use axum::Router;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::support::{self, Kind, TestApp, TestResponse};
+
+pub struct Persistent {
+    pub kind: Kind,
+    pub url: String,
+    database: Option<String>,
+    file: Option<PathBuf>,
+}
+
+impl Persistent {
+    pub fn sqlite_file() -> Persistent {
+        let file =
+            std::env::temp_dir().join(format!("orb-mock-test-{}.db", orb_mock::store::new_id()));
+        Persistent {
+            kind: Kind::Sqlite,
+            url: format!("sqlite://{}", file.display()),
+            database: None,
+            file: Some(file),
+        }
+    }
+
+    pub async fn postgres() -> Option<Persistent> {
+        let database = support::fresh_postgres_database().await?;
+        Some(Persistent {
+            kind: Kind::Postgres,
+            url: support::database_url(&database),
+            database: Some(database),
+            file: None,
+        })
+    }
+
+    /// A new app on this store (the store outlives it).
+    pub async fn app(&self) -> TestApp {
+        TestApp::on(self.kind, &self.url, None).await
+    }
+
+    pub async fn cleanup(self) {
+        if let Some(database) = &self.database {
+            support::drop_database(database).await;
+        }
+        if let Some(file) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+    }
+
+    /// Runs raw SQL on the store, outside orb-mock (to plant faults).
+    pub async fn execute(&self, sql: &str) {
+        match self.kind {
+            Kind::Sqlite => {
+                use sqlx::Connection;
+                let mut connection = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("sqlite");
+                sqlx::raw_sql(sql)
+                    .execute(&mut connection)
+                    .await
+                    .expect("sql runs");
+            }
+            Kind::Postgres => {
+                use sqlx::Connection;
+                let mut connection = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("postgres");
+                sqlx::raw_sql(sql)
+                    .execute(&mut connection)
+                    .await
+                    .expect("sql runs");
+            }
+        }
+    }
+}
+
+/// Sends a request through a router clone (for concurrent requests from spawned tasks).
+pub async fn send_to(router: Router, request: Request<Body>) -> TestResponse {
+    let response = router
+        .oneshot(request)
+        .await
+        .expect("the router is infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    TestResponse {
+        status,
+        headers,
+        bytes,
+    }
+}
+
+pub fn request(
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Request<Body> {
+    let builder = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json");
+    builder
+        .body(
+            body.map(|b| Body::from(b.to_string()))
+                .unwrap_or_else(Body::empty),
+        )
+        .expect("valid request")
+}
+
+/// Declares a test that runs once on a SQLite file and once on a PostgreSQL database.
+#[macro_export]
+macro_rules! on_both_persistent_stores {
+    ($(#[doc = $doc:literal])* async fn $name:ident($store:ident) $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn scenario($store: &$crate::stores::Persistent) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_file() {
+                let store = $crate::stores::Persistent::sqlite_file();
+                scenario(&store).await;
+                store.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(store) = $crate::stores::Persistent::postgres().await else { return };
+                scenario(&store).await;
+                store.cleanup().await;
+            }
+        }
+    };
+}
