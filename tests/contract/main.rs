@@ -7,3 +7,4 @@ mod stores;
 
 mod deletion;
 mod invariants;
+mod socket;

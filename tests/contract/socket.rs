@@ -1,0 +1,196 @@
+//! Over a real socket: the server as users run it, including the `orb-mock` binary itself,
+//! its healthcheck subcommand and its graceful shutdown.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use orb_mock::clock::Clock;
+use orb_mock::server::App;
+use serde_json::{json, Value};
+
+use crate::on_both_persistent_stores;
+use crate::support::test_config;
+
+/// One HTTP/1.1 request on a fresh connection.
+async fn http(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Bytes) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let request = Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header("authorization", "Bearer socket-test")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(
+            body.map(|b| b.to_string()).unwrap_or_default(),
+        )))
+        .unwrap();
+    let response = client.request(request).await.expect("the server answers");
+    let status = response.status();
+    (
+        status,
+        response.into_body().collect().await.unwrap().to_bytes(),
+    )
+}
+
+/// Polls `until` every 20 ms for at most `limit`; the outcome is asserted by the caller.
+async fn eventually<F, Fut>(limit: Duration, mut until: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if until().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+on_both_persistent_stores! {
+    /// The whole flow on a real socket, with the in-process worker (woken by the DELETE, delay
+    /// 0) running the cascade by itself; then a graceful shutdown.
+    async fn the_delete_flow_works_over_a_real_socket_with_the_worker_running_the_cascade(store) {
+        let mut config = test_config(&store.url);
+        config.deletion_delay = Duration::ZERO;
+        let app = App::start(&config, Clock::default()).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.serve(listener, async { let _ = stopped.await; }, &config).await
+        });
+
+        let (status, body) = http(addr, Method::POST, "/v1/customers", Some(json!({"name": "S", "email": "s@example.com"}))).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let id = serde_json::from_slice::<Value>(&body).unwrap()["id"].as_str().unwrap().to_owned();
+        let (status, body) = http(addr, Method::POST, "/v1/subscriptions", Some(json!({"customer_id": id, "plan_id": "p"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body:?}");
+        let (status, body) = http(addr, Method::DELETE, &format!("/v1/customers/{id}"), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert!(body.is_empty());
+        let gone = eventually(Duration::from_secs(10), || async {
+            http(addr, Method::GET, &format!("/v1/customers/{id}"), None).await.0 == StatusCode::NOT_FOUND
+        })
+        .await;
+        assert!(gone, "the worker completes the cascade without being driven");
+        let (_, subscriptions) = http(addr, Method::GET, "/v1/subscriptions", None).await;
+        assert_eq!(serde_json::from_slice::<Value>(&subscriptions).unwrap()["data"], json!([]));
+
+        orb_mock::healthcheck::check(&format!("http://{addr}/_mock/health"), Duration::from_secs(3))
+            .await
+            .expect("healthy while serving");
+        stop.send(()).unwrap();
+        server.await.unwrap().expect("a graceful shutdown returns Ok");
+        assert!(
+            orb_mock::healthcheck::check(&format!("http://{addr}/_mock/health"), Duration::from_secs(3)).await.is_err(),
+            "nothing answers after shutdown"
+        );
+    }
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn_binary(database_url: &str, port: u16) -> Running {
+    Running(
+        Command::new(env!("CARGO_BIN_EXE_orb-mock"))
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--deletion-delay",
+                "1h",
+            ])
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the binary starts"),
+    )
+}
+
+fn healthcheck(port: u16) -> bool {
+    Command::new(env!("CARGO_BIN_EXE_orb-mock"))
+        .args([
+            "healthcheck",
+            "--url",
+            &format!("http://127.0.0.1:{port}/_mock/health"),
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .expect("healthcheck runs")
+        .success()
+}
+
+fn sigterm_and_wait(mut running: Running) -> std::process::ExitStatus {
+    let pid = running.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let start = Instant::now();
+    loop {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the server exits after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+on_both_persistent_stores! {
+    /// The binary: `healthcheck` says 0 while it runs and 1 once it is gone; SIGTERM exits 0;
+    /// what it committed is there after a restart.
+    async fn the_binary_exits_0_on_sigterm_and_keeps_what_it_committed(store) {
+        let port = free_port();
+        let server = spawn_binary(&store.url, port);
+        let up = eventually(Duration::from_secs(20), || async { healthcheck(port) }).await;
+        assert!(up, "orb-mock answers its healthcheck");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let (status, body) = http(addr, Method::POST, "/customers", Some(json!({"name": "K", "email": "k@example.com", "external_customer_id": "kept"}))).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let id = serde_json::from_slice::<Value>(&body).unwrap()["id"].as_str().unwrap().to_owned();
+        assert_eq!(http(addr, Method::DELETE, &format!("/customers/{id}"), None).await.0, StatusCode::NO_CONTENT);
+
+        let status = sigterm_and_wait(server);
+        assert!(status.success(), "exit code 0 after SIGTERM, got {status}");
+        assert!(!healthcheck(port), "healthcheck fails when nothing answers");
+
+        let server = spawn_binary(&store.url, port);
+        assert!(eventually(Duration::from_secs(20), || async { healthcheck(port) }).await);
+        let (status, body) = http(addr, Method::GET, "/customers/external_customer_id/kept", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), json!({"id": id, "deleted": true}));
+        assert!(sigterm_and_wait(server).success());
+    }
+}
