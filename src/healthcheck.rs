@@ -31,7 +31,7 @@ pub async fn check(url: &str, timeout: Duration) -> Result<(), String> {
             .write_all(request.as_bytes())
             .await
             .map_err(|err| format!("cannot send the request: {err}"))?;
-        let mut head = vec![0u8; 64];
+        let mut head = [0u8; 64];
         let mut read = 0;
         while read < 12 {
             let n = stream
