@@ -65,22 +65,32 @@ async fn until_next_due(store: &Store, clock: &Clock) -> Duration {
     }
 }
 
-/// Runs every job due now (for one account, or all), in the caller's task, and returns how
-/// many completed. Failed attempts are recorded and rescheduled as usual, and not retried here.
+/// Longest [`drain`] waits for jobs that another worker holds.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs every job due now (for one account, or all) in the caller's task, and returns once none
+/// is due any more: jobs another worker (this process's or another's) has claimed are waited
+/// for until they commit, so that on return every due cascade is done. Returns how many this
+/// call completed. A failed attempt is recorded and rescheduled as usual (so it is no longer
+/// due), not retried here.
 pub async fn drain(store: &Store, clock: &Clock, account: Option<&str>) -> StoreResult<usize> {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
     let mut completed = 0;
-    let mut failures = 0;
     loop {
-        match store.run_due_cascade(clock.now(), account).await? {
+        let now = clock.now();
+        match store.run_due_cascade(now, account).await? {
             CascadeRun::Completed { .. } => completed += 1,
-            CascadeRun::Failed { .. } => {
-                failures += 1;
-                // A failing job is rescheduled into the future; stop once nothing is due.
-                if failures > 1000 {
+            CascadeRun::Failed { .. } => {}
+            CascadeRun::Empty => {
+                if store.due_cascades(now, account).await? == 0 {
                     break;
                 }
+                if tokio::time::Instant::now() >= deadline {
+                    tracing::warn!("drain: due cascades are still held by another worker");
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            CascadeRun::Empty => break,
         }
     }
     Ok(completed)

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,14 +13,19 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{encode_cursor, known_id, Account, Body, QueryParams};
+use super::extract::{page_body, Account, Body, PathId, QueryParams, Resource};
 use super::objects::{CustomerObject, DeletedCustomerObject, Page};
 use super::validate::Problems;
 use super::AppState;
 use crate::store::model::{Customer, CustomerState};
 use crate::store::{CustomerFilter, CustomerPatch, CustomerRef, DeleteOutcome, NewCustomer};
 
-const KIND: &str = "Customer";
+/// Customers, invoices or subscriptions addressed by id in a path.
+pub struct Customers;
+
+impl Resource for Customers {
+    const KIND: &'static str = "Customer";
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -101,18 +106,18 @@ async fn create(
 async fn fetch(
     State(state): State<AppState>,
     account: Account,
-    Path(customer_id): Path<String>,
+    customer_id: PathId<Customers>,
 ) -> ApiResult<Json<CustomerView>> {
-    let id = known_id(KIND, &customer_id)?;
+    let id = customer_id.as_str();
     show(&state, &account, CustomerRef::Id(id.to_owned())).await
 }
 
 async fn fetch_external(
     State(state): State<AppState>,
     account: Account,
-    Path(external_id): Path<String>,
+    external_id: PathId<Customers>,
 ) -> ApiResult<Json<CustomerView>> {
-    let external_id = known_id(KIND, &external_id)?;
+    let external_id = external_id.as_str();
     show(
         &state,
         &account,
@@ -134,7 +139,7 @@ async fn show(
 
 fn not_found(by: &CustomerRef) -> ApiError {
     match by {
-        CustomerRef::Id(id) | CustomerRef::External(id) => ApiError::not_found(KIND, id),
+        CustomerRef::Id(id) | CustomerRef::External(id) => ApiError::not_found(Customers::KIND, id),
     }
 }
 
@@ -159,20 +164,20 @@ where
 async fn update(
     State(state): State<AppState>,
     account: Account,
-    Path(customer_id): Path<String>,
+    customer_id: PathId<Customers>,
     Body(body): Body<UpdateCustomer>,
 ) -> ApiResult<Json<CustomerObject>> {
-    let id = known_id(KIND, &customer_id)?;
+    let id = customer_id.as_str();
     apply_update(&state, &account, CustomerRef::Id(id.to_owned()), body).await
 }
 
 async fn update_external(
     State(state): State<AppState>,
     account: Account,
-    Path(external_id): Path<String>,
+    external_id: PathId<Customers>,
     Body(body): Body<UpdateCustomer>,
 ) -> ApiResult<Json<CustomerObject>> {
-    let external_id = known_id(KIND, &external_id)?;
+    let external_id = external_id.as_str();
     apply_update(
         &state,
         &account,
@@ -217,8 +222,7 @@ async fn list(
     query: QueryParams,
 ) -> ApiResult<Json<Page<CustomerView>>> {
     let filter = CustomerFilter {
-        limit: query.limit()?,
-        before: query.cursor()?,
+        page: query.page()?,
         created_gte: query.datetime("created_at[gte]")?,
         created_gt: query.datetime("created_at[gt]")?,
         created_lt: query.datetime("created_at[lt]")?,
@@ -228,10 +232,9 @@ async fn list(
         .store
         .list_customers(account.as_str(), &filter)
         .await?;
-    Ok(Json(Page::new(
-        page.items.iter().map(CustomerView::from).collect(),
-        page.next.map(encode_cursor),
-    )))
+    Ok(Json(page_body(&page, |customer| {
+        CustomerView::from(customer)
+    })))
 }
 
 /// `DELETE /customers/{customer_id}`: 204 with an empty body once the deletion is queued (or
@@ -239,9 +242,9 @@ async fn list(
 async fn delete(
     State(state): State<AppState>,
     account: Account,
-    Path(customer_id): Path<String>,
+    customer_id: PathId<Customers>,
 ) -> ApiResult<StatusCode> {
-    let id = known_id(KIND, &customer_id)?;
+    let id = customer_id.as_str();
     let outcome = state
         .store
         .delete_customer(

@@ -13,7 +13,9 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, ApiResult};
+use super::objects;
 use super::AppState;
+use crate::store::PageRequest;
 
 /// The account a request acts for: the hex SHA-256 of its bearer token. Each distinct token is
 /// its own account (SPEC §2); the token itself is never stored.
@@ -103,13 +105,51 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     }
 }
 
+/// A kind of resource addressed by id in a path, for [`PathId`] and its 404 message.
+pub trait Resource {
+    /// The name in "Could not find a resource of type {KIND} …".
+    const KIND: &'static str;
+}
+
+/// The id in a path such as `/customers/{customer_id}`, checked: an id no store could hold, or
+/// one that is not UTF-8, is unknown (404); a fixed path of Orb's that the route's pattern
+/// happens to match (`/invoices/upcoming`) is `feature-not-available`, not an id.
+pub struct PathId<R>(pub String, std::marker::PhantomData<R>);
+
+impl<R> PathId<R> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync, R: Resource> FromRequestParts<S> for PathId<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<PathId<R>> {
+        let orb_path = super::orb_path(parts.uri.path());
+        if super::orb_routes::is_literal(&parts.method, orb_path) {
+            return Err(ApiError::FeatureNotAvailable(format!(
+                "{} {orb_path} is part of Orb's API but is not emulated by orb-mock.",
+                parts.method
+            )));
+        }
+        let axum::extract::Path(id) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found(R::KIND, "(an id that is not valid UTF-8)"))?;
+        known_id(R::KIND, &id)?;
+        Ok(PathId(id, std::marker::PhantomData))
+    }
+}
+
 /// Checks an id taken from a path: ids that no store could hold (empty, too long, control
 /// characters such as NUL) are simply unknown, answered without asking the store.
-pub fn known_id<'a>(kind: &'static str, id: &'a str) -> ApiResult<&'a str> {
+fn known_id(kind: &'static str, id: &str) -> ApiResult<()> {
     if id.is_empty() || id.len() > 256 || id.chars().any(char::is_control) {
-        return Err(ApiError::not_found(kind, id));
+        let shown: String = id.chars().filter(|c| !c.is_control()).collect();
+        return Err(ApiError::not_found(kind, &shown));
     }
-    Ok(id)
+    Ok(())
 }
 
 /// Query-string parameters, decoded once, with Orb's conventions: `key[]=a&key[]=b` (or repeated
@@ -170,6 +210,14 @@ impl QueryParams {
         }
     }
 
+    /// `limit` and `cursor` together.
+    pub fn page(&self) -> ApiResult<PageRequest> {
+        Ok(PageRequest {
+            limit: self.limit()?,
+            before: self.cursor()?,
+        })
+    }
+
     /// `cursor`: the keyset position a previous page handed out.
     pub fn cursor(&self) -> ApiResult<Option<i64>> {
         self.one("cursor")?
@@ -192,6 +240,17 @@ impl QueryParams {
             })
             .transpose()
     }
+}
+
+/// A store page as Orb's page envelope, each item shown with `show`.
+pub fn page_body<T, U: serde::Serialize>(
+    page: &crate::store::Page<T>,
+    show: impl Fn(&T) -> U,
+) -> objects::Page<U> {
+    objects::Page::new(
+        page.items.iter().map(show).collect(),
+        page.next.map(encode_cursor),
+    )
 }
 
 /// Cursors are opaque to clients: base64 of the keyset position.

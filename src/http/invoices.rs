@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,14 +13,19 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::error::ApiResult;
-use super::extract::{encode_cursor, known_id, Account, Body, QueryParams};
+use super::extract::{page_body, Account, Body, PathId, QueryParams, Resource};
 use super::objects::{InvoiceObject, Page};
 use super::validate::Problems;
 use super::AppState;
 use crate::store::model::InvoiceStatus;
 use crate::store::{CustomerRef, InvoiceFilter, InvoiceTransition, NewInvoice, NewLineItem};
 
-const KIND: &str = "Invoice";
+/// Customers, invoices or subscriptions addressed by id in a path.
+pub struct Invoices;
+
+impl Resource for Invoices {
+    const KIND: &'static str = "Invoice";
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -156,9 +161,9 @@ fn line_item(p: &mut Problems, index: usize, line: CreateLineItem) -> Option<New
 async fn fetch(
     State(state): State<AppState>,
     account: Account,
-    Path(invoice_id): Path<String>,
+    invoice_id: PathId<Invoices>,
 ) -> ApiResult<Json<InvoiceObject>> {
-    let id = known_id(KIND, &invoice_id)?;
+    let id = invoice_id.as_str();
     let invoice = state.store.invoice(account.as_str(), id).await?;
     Ok(Json(InvoiceObject::new(&invoice)))
 }
@@ -197,30 +202,25 @@ async fn list(
     if statuses.is_empty() {
         statuses = DEFAULT_STATUSES.to_vec();
     }
-    let limit = query.limit()?;
-    let before = query.cursor()?;
+    let page = query.page()?;
     let filter = p.finish(|| {
         Some(InvoiceFilter {
-            limit,
-            before,
+            page,
             customer,
             statuses,
         })
     })?;
     let page = state.store.list_invoices(account.as_str(), &filter).await?;
-    Ok(Json(Page::new(
-        page.items.iter().map(InvoiceObject::new).collect(),
-        page.next.map(encode_cursor),
-    )))
+    Ok(Json(page_body(&page, InvoiceObject::new)))
 }
 
 async fn transition(
     state: &AppState,
     account: &Account,
-    invoice_id: &str,
+    invoice_id: &PathId<Invoices>,
     transition: InvoiceTransition,
 ) -> ApiResult<Json<InvoiceObject>> {
-    let id = known_id(KIND, invoice_id)?;
+    let id = invoice_id.as_str();
     let invoice = state
         .store
         .transition_invoice(account.as_str(), id, transition, state.clock.now())
@@ -238,7 +238,7 @@ struct IssueInvoice {
 async fn issue(
     State(state): State<AppState>,
     account: Account,
-    Path(invoice_id): Path<String>,
+    invoice_id: PathId<Invoices>,
     Body(_): Body<IssueInvoice>,
 ) -> ApiResult<Json<InvoiceObject>> {
     transition(&state, &account, &invoice_id, InvoiceTransition::Issue).await
@@ -247,7 +247,7 @@ async fn issue(
 async fn void(
     State(state): State<AppState>,
     account: Account,
-    Path(invoice_id): Path<String>,
+    invoice_id: PathId<Invoices>,
 ) -> ApiResult<Json<InvoiceObject>> {
     transition(&state, &account, &invoice_id, InvoiceTransition::Void).await
 }
@@ -262,7 +262,7 @@ struct MarkPaid {
 async fn mark_paid(
     State(state): State<AppState>,
     account: Account,
-    Path(invoice_id): Path<String>,
+    invoice_id: PathId<Invoices>,
     Body(body): Body<MarkPaid>,
 ) -> ApiResult<Json<InvoiceObject>> {
     let mut p = Problems::default();

@@ -123,15 +123,25 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     response
 }
 
+/// The Orb resource path of a request path: without the `/v1` prefix, which is optional.
+pub fn orb_path(path: &str) -> &str {
+    match path.strip_prefix("/v1") {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+        _ => path,
+    }
+}
+
 /// Every request no route matched: a path Orb has but orb-mock does not emulate is
 /// `404-feature-not-available` (status 400, as Orb's spec declares); anything else, including a
 /// known path with a method Orb lacks, is `404-url-not-found`.
 async fn fallback(_account: Account, method: Method, uri: Uri) -> ApiError {
     let path = uri.path();
-    let orb_path = match path.strip_prefix("/v1") {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
-        _ => path,
-    };
+    let orb_path = orb_path(path);
+    if orb_path.len() > 1 && orb_path.ends_with('/') {
+        return ApiError::UrlNotFound(format!(
+            "No route matches {method} {path}; Orb's paths have no trailing slash."
+        ));
+    }
     match orb_routes::classify(&method, orb_path) {
         OrbRoute::Known => ApiError::FeatureNotAvailable(format!(
             "{method} {orb_path} is part of Orb's API but is not emulated by orb-mock."

@@ -121,6 +121,18 @@ pub fn classify(method: &Method, path: &str) -> OrbRoute {
     }
 }
 
+/// Whether Orb has `method` on exactly this path, spelled out with no path parameter (such as
+/// `GET /invoices/upcoming`). Such a path must not be read as an id by an emulated
+/// `/invoices/{invoice_id}` route: it is an Orb route of its own.
+pub fn is_literal(method: &Method, path: &str) -> bool {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    ROUTES.iter().any(|route| {
+        route.method == *method
+            && route.segments.iter().all(Option::is_some)
+            && path_matches(&route.segments, path)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -137,6 +149,13 @@ mod tests {
             classify(&Method::DELETE, "/customers/cus_123"),
             OrbRoute::Known
         );
+    }
+
+    #[test]
+    fn a_fixed_path_beside_an_id_route_is_literal_and_an_id_is_not() {
+        assert!(is_literal(&Method::GET, "/invoices/upcoming"));
+        assert!(!is_literal(&Method::GET, "/invoices/abc123"));
+        assert!(!is_literal(&Method::DELETE, "/invoices/upcoming"));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,14 +14,19 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::error::ApiResult;
-use super::extract::{encode_cursor, known_id, Account, Body, QueryParams};
+use super::extract::{page_body, Account, Body, PathId, QueryParams, Resource};
 use super::objects::{MutatedSubscriptionObject, Page, SubscriptionObject};
 use super::validate::Problems;
 use super::AppState;
 use crate::store::model::SubscriptionStatus;
 use crate::store::{new_id, CancelOption, NewSubscription, SubscriptionFilter};
 
-const KIND: &str = "Subscription";
+/// Customers, invoices or subscriptions addressed by id in a path.
+pub struct Subscriptions;
+
+impl Resource for Subscriptions {
+    const KIND: &'static str = "Subscription";
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -87,9 +92,9 @@ async fn create(
 async fn fetch(
     State(state): State<AppState>,
     account: Account,
-    Path(subscription_id): Path<String>,
+    subscription_id: PathId<Subscriptions>,
 ) -> ApiResult<Json<SubscriptionObject>> {
-    let id = known_id(KIND, &subscription_id)?;
+    let id = subscription_id.as_str();
     let (subscription, customer) = state.store.subscription(account.as_str(), id).await?;
     Ok(Json(SubscriptionObject::new(&subscription, &customer)))
 }
@@ -111,8 +116,7 @@ async fn list(
         status
     });
     let filter = SubscriptionFilter {
-        limit: query.limit()?,
-        before: query.cursor()?,
+        page: query.page()?,
         customer_ids: query.many("customer_id")?.to_vec(),
         external_customer_ids: query.many("external_customer_id")?.to_vec(),
         status,
@@ -122,13 +126,9 @@ async fn list(
         .store
         .list_subscriptions(account.as_str(), &filter)
         .await?;
-    Ok(Json(Page::new(
-        page.items
-            .iter()
-            .map(|(subscription, customer)| SubscriptionObject::new(subscription, customer))
-            .collect(),
-        page.next.map(encode_cursor),
-    )))
+    Ok(Json(page_body(&page, |(subscription, customer)| {
+        SubscriptionObject::new(subscription, customer)
+    })))
 }
 
 #[derive(Deserialize)]
@@ -140,10 +140,10 @@ struct Cancel {
 async fn cancel(
     State(state): State<AppState>,
     account: Account,
-    Path(subscription_id): Path<String>,
+    subscription_id: PathId<Subscriptions>,
     Body(body): Body<Cancel>,
 ) -> ApiResult<Json<MutatedSubscriptionObject>> {
-    let id = known_id(KIND, &subscription_id)?;
+    let id = subscription_id.as_str();
     let mut p = Problems::default();
     let date = p.datetime("cancellation_date", body.cancellation_date);
     let option = match p.require("cancel_option", body.cancel_option).as_deref() {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 use super::model::{Customer, CustomerState, Metadata};
-use super::rows::{page_of, CustomerRow, Page, CUSTOMER_COLUMNS};
+use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
 use super::{
     is_unique_violation, new_id, on_reader, on_tx, CustomerRef, Lock, Store, StoreError,
     StoreResult, Tx,
@@ -37,9 +37,7 @@ pub struct CustomerPatch {
 /// Keyset filter for `GET /customers`, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct CustomerFilter {
-    pub limit: i64,
-    /// Only rows older than this keyset position (from the cursor).
-    pub before: Option<i64>,
+    pub page: PageRequest,
     pub created_gte: Option<DateTime<Utc>>,
     pub created_gt: Option<DateTime<Utc>>,
     pub created_lt: Option<DateTime<Utc>>,
@@ -134,16 +132,16 @@ impl Store {
         let rows = on_reader!(self, |pool| {
             sqlx::query_as::<_, CustomerRow>(&sql)
                 .bind(account)
-                .bind(filter.before)
+                .bind(filter.page.before)
                 .bind(filter.created_gte)
                 .bind(filter.created_gt)
                 .bind(filter.created_lt)
                 .bind(filter.created_lte)
-                .bind(filter.limit + 1)
+                .bind(filter.page.limit + 1)
                 .fetch_all(pool)
                 .await?
         });
-        page_of(rows, filter.limit, |row| row.pk, CustomerRow::into_domain)
+        page_of(rows, filter.page, |row| row.pk, CustomerRow::into_domain)
     }
 
     /// Applies an edit to an active customer.

@@ -9,7 +9,8 @@ use sqlx::types::Json;
 use super::customers::{live_customer, lock_customer, refuse_if_deleting};
 use super::model::{Invoice, InvoiceStatus, LineItem, Metadata};
 use super::rows::{
-    in_clause, page_of, InvoiceRow, Page, StoredLineItem, INVOICE_COLUMNS, INVOICE_FROM,
+    in_clause, page_of, InvoiceRow, Page, PageRequest, StoredLineItem, INVOICE_COLUMNS,
+    INVOICE_FROM,
 };
 use super::{new_id, on_reader, on_tx, CustomerRef, Lock, Store, StoreError, StoreResult, Tx};
 
@@ -50,8 +51,7 @@ pub enum InvoiceTransition {
 
 #[derive(Debug, Clone, Default)]
 pub struct InvoiceFilter {
-    pub limit: i64,
-    pub before: Option<i64>,
+    pub page: PageRequest,
     pub customer: Option<CustomerRef>,
     /// Empty means every status.
     pub statuses: Vec<InvoiceStatus>,
@@ -181,15 +181,15 @@ impl Store {
         let rows = on_reader!(self, |pool| {
             let mut query = sqlx::query_as::<_, InvoiceRow>(&sql)
                 .bind(account)
-                .bind(filter.before)
+                .bind(filter.page.before)
                 .bind(customer_id)
                 .bind(external_id);
             for status in &filter.statuses {
                 query = query.bind(status.as_str());
             }
-            query.bind(filter.limit + 1).fetch_all(pool).await?
+            query.bind(filter.page.limit + 1).fetch_all(pool).await?
         });
-        page_of(rows, filter.limit, |row| row.pk, InvoiceRow::into_domain)
+        page_of(rows, filter.page, |row| row.pk, InvoiceRow::into_domain)
     }
 
     /// Moves an invoice through Orb's lifecycle; refused while its customer is being deleted.

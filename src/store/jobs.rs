@@ -152,6 +152,26 @@ impl Store {
         Ok(updated)
     }
 
+    /// How many pending jobs are due at `now` (for one account, or all), including any that
+    /// another transaction has claimed but not yet committed.
+    pub async fn due_cascades(
+        &self,
+        now: DateTime<Utc>,
+        account: Option<&str>,
+    ) -> StoreResult<i64> {
+        let count = on_reader!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM deletion_jobs WHERE state = 'pending' AND due_at <= $1 \
+                 AND ($2 IS NULL OR account = $2)",
+            )
+            .bind(now)
+            .bind(account)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(count)
+    }
+
     /// When the next pending job falls due, if any is pending.
     pub async fn next_cascade_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
         let due = on_reader!(self, |pool| {

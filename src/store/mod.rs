@@ -25,7 +25,7 @@ use std::time::Duration;
 pub use customers::{CustomerFilter, CustomerPatch, DeleteOutcome, NewCustomer};
 pub use invoices::{InvoiceFilter, InvoiceTransition, NewInvoice, NewLineItem};
 pub use jobs::{backoff, CascadeRun, DeletionJob, JobState};
-pub use rows::Page;
+pub use rows::{Page, PageRequest};
 pub use subscriptions::{CancelOption, NewSubscription, SubscriptionFilter};
 
 /// How a request names a customer: Orb accepts either its id or the caller's external id.

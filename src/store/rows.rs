@@ -202,6 +202,22 @@ fn decimal(text: &str) -> StoreResult<Decimal> {
     Decimal::from_str(text).map_err(|_| StoreError::Corrupt(format!("decimal {text:?}")))
 }
 
+/// Which page of a newest-first list: at most `limit` rows, older than keyset position `before`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub before: Option<i64>,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest {
+            limit: 20,
+            before: None,
+        }
+    }
+}
+
 /// A page of results: the rows, and whether more follow after the last one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
@@ -213,10 +229,11 @@ pub struct Page<T> {
 /// Cuts a `limit + 1` fetch down to `limit` and works out the next position.
 pub(crate) fn page_of<R, T>(
     mut rows: Vec<R>,
-    limit: i64,
+    request: PageRequest,
     pk: impl Fn(&R) -> i64,
     convert: impl Fn(R) -> StoreResult<T>,
 ) -> StoreResult<Page<T>> {
+    let limit = request.limit;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit.max(0) as usize);
     let next = if more { rows.last().map(&pk) } else { None };

@@ -7,7 +7,8 @@ use sqlx::types::Json;
 use super::customers::{live_customer, lock_customer, refuse_if_deleting};
 use super::model::{Customer, Metadata, Subscription, SubscriptionStatus};
 use super::rows::{
-    in_clause, page_of, CustomerRow, Page, SubscriptionRow, CUSTOMER_COLUMNS, SUBSCRIPTION_COLUMNS,
+    in_clause, page_of, CustomerRow, Page, PageRequest, SubscriptionRow, CUSTOMER_COLUMNS,
+    SUBSCRIPTION_COLUMNS,
 };
 use super::{new_id, on_reader, on_tx, CustomerRef, Lock, Store, StoreError, StoreResult, Tx};
 
@@ -37,8 +38,7 @@ pub enum CancelOption {
 
 #[derive(Debug, Clone, Default)]
 pub struct SubscriptionFilter {
-    pub limit: i64,
-    pub before: Option<i64>,
+    pub page: PageRequest,
     /// Any of these customer ids (empty: no filter).
     pub customer_ids: Vec<String>,
     /// Any of these external customer ids (empty: no filter).
@@ -142,7 +142,7 @@ impl Store {
         let rows = on_reader!(self, |pool| {
             let mut query = sqlx::query_as::<_, SubscriptionRow>(&sql)
                 .bind(account)
-                .bind(filter.before)
+                .bind(filter.page.before)
                 .bind(filter.status.map(SubscriptionStatus::as_str));
             for id in filter
                 .customer_ids
@@ -151,11 +151,11 @@ impl Store {
             {
                 query = query.bind(id);
             }
-            query.bind(filter.limit + 1).fetch_all(pool).await?
+            query.bind(filter.page.limit + 1).fetch_all(pool).await?
         });
         let page = page_of(
             rows,
-            filter.limit,
+            filter.page,
             |row| row.pk,
             SubscriptionRow::into_domain,
         )?;

@@ -8,3 +8,8 @@ mod stores;
 mod deletion;
 mod invariants;
 mod socket;
+
+mod customers;
+mod errors;
+mod invoices;
+mod subscriptions;

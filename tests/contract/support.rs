@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use orb_mock::clock::Clock;
 use orb_mock::config::Config;
 use orb_mock::server::App;
-use orb_mock::store::{ConnectOptions, Store};
+use orb_mock::store::Store;
 use serde_json::Value;
 use sqlx::Connection;
 use tower::ServiceExt;
@@ -351,13 +351,6 @@ pub async fn drop_database(database: &str) {
     }
 }
 
-/// Connects a second store handle to the same database (for assertions in SQL).
-pub async fn connect(url: &str) -> Store {
-    Store::connect(&ConnectOptions::new(url))
-        .await
-        .expect("store connects")
-}
-
 /// Declares a test that runs once on each store: `name::sqlite` and `name::postgres`.
 #[macro_export]
 macro_rules! on_both_stores {
@@ -384,4 +377,89 @@ macro_rules! on_both_stores {
             }
         }
     };
+}
+
+impl TestApp {
+    /// Another app on the same kind of store (a fresh database for PostgreSQL), whose config
+    /// `adjust` has changed. For tests of settings such as `api_keys` or `max_body_bytes`.
+    pub async fn configured(kind: Kind, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let (url, database) = match kind {
+            Kind::Sqlite => ("sqlite::memory:".to_owned(), None),
+            Kind::Postgres => {
+                let database = fresh_postgres_database()
+                    .await
+                    .expect("PostgreSQL answered for this test's first app");
+                (database_url(&database), Some(database))
+            }
+        };
+        let mut config = test_config(&url);
+        adjust(&mut config);
+        TestApp::with_config(kind, config, database).await
+    }
+
+    /// Another app on the same kind of store that accepts only these API keys.
+    pub async fn with_api_keys(kind: Kind, keys: &[&str]) -> TestApp {
+        TestApp::configured(kind, |config| {
+            config.api_keys = keys.iter().map(|key| (*key).to_owned()).collect();
+        })
+        .await
+    }
+
+    /// A request builder already carrying the default account's bearer token.
+    pub fn request(&self, method: Method, path: &str) -> axum::http::request::Builder {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {}", self.token))
+    }
+
+    /// Sends raw bytes as a JSON body (for bodies `serde_json::Value` cannot express).
+    pub async fn post_raw(&self, path: &str, body: &str) -> TestResponse {
+        let request = self
+            .request(Method::POST, path)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_owned()))
+            .expect("valid request");
+        self.send(request).await
+    }
+}
+
+impl TestResponse {
+    /// Asserts a 400 `request-validation-errors` whose `validation_errors` is an array of
+    /// strings with one entry naming each of `fields` (entries read `field: problem`).
+    pub fn assert_validation(&self, fields: &[&str]) -> Value {
+        let body = self.assert_error(400, "400-request-validation-errors");
+        let errors = body["validation_errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("validation_errors is an array: {body}"));
+        assert!(!errors.is_empty(), "at least one validation error: {body}");
+        assert!(
+            errors.iter().all(Value::is_string),
+            "every validation error is a string: {body}"
+        );
+        for field in fields {
+            assert!(
+                errors
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|error| error.starts_with(&format!("{field}:"))),
+                "a validation error names {field:?}: {body}"
+            );
+        }
+        body
+    }
+
+    /// The `data` array of a page.
+    pub fn data(&self) -> Vec<Value> {
+        let body = self.json();
+        body["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a page has a data array: {body}"))
+            .clone()
+    }
+}
+
+/// Percent-encodes a query value (`+` in an RFC 3339 offset would otherwise read as a space).
+pub fn encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

@@ -1,0 +1,306 @@
+//! SPEC §4, customers: create with Orb's defaults, fetch by id and by external id, edit with
+//! Orb's metadata rules, and the newest-first, cursor-paginated, date-filtered list.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use chrono::SecondsFormat;
+use serde_json::{json, Value};
+
+use crate::on_both_stores;
+use crate::support::{encode, TestApp};
+
+fn id_of(value: &Value) -> String {
+    value["id"].as_str().expect("an id").to_owned()
+}
+
+/// The exact creation time the store keeps (responses show whole seconds), as RFC 3339.
+async fn stored_created_at(app: &TestApp, id: &str) -> String {
+    let customer = app
+        .store
+        .customer(
+            &app.account(),
+            &orb_mock::store::CustomerRef::Id(id.to_owned()),
+        )
+        .await
+        .expect("store answers")
+        .expect("customer exists");
+    customer
+        .created_at
+        .to_rfc3339_opts(SecondsFormat::Micros, false)
+}
+
+async fn listed_ids(app: &TestApp, path: &str) -> Vec<String> {
+    let response = app.get(path).await;
+    assert_eq!(
+        response.status,
+        StatusCode::OK,
+        "{path}: {}",
+        String::from_utf8_lossy(&response.bytes)
+    );
+    response.data().iter().map(id_of).collect()
+}
+
+on_both_stores! {
+    /// 201 with the defaults a fresh Orb customer has.
+    async fn creating_a_customer_answers_201_with_orbs_defaults(app) {
+        let response = app.post("/customers", json!({"name": "Ada Lovelace", "email": "ada@example.com"})).await;
+        assert_eq!(response.status, StatusCode::CREATED);
+        assert_eq!(response.header("content-type"), Some("application/json"));
+        let customer = response.json();
+        let id = customer["id"].as_str().unwrap();
+        assert_eq!(id.len(), 16, "Orb-style id: {id}");
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric()), "alphanumeric id: {id}");
+        assert_eq!(customer["name"], "Ada Lovelace");
+        assert_eq!(customer["email"], "ada@example.com");
+        assert_eq!(customer["timezone"], "Etc/UTC");
+        assert_eq!(customer["balance"], "0.00");
+        assert_eq!(customer["metadata"], json!({}));
+        assert_eq!(customer["currency"], Value::Null);
+        assert_eq!(customer["external_customer_id"], Value::Null);
+        assert_eq!(customer["additional_emails"], json!([]));
+        let created_at = customer["created_at"].as_str().unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(created_at).is_ok(), "{created_at}");
+        assert!(created_at.ends_with("+00:00"), "{created_at}");
+    }
+}
+
+on_both_stores! {
+    /// Given values are kept; a lower-case currency is upper-cased.
+    async fn creating_a_customer_keeps_the_given_values_and_upper_cases_the_currency(app) {
+        let response = app.post("/customers", json!({
+            "name": "Grace", "email": "grace@example.com", "external_customer_id": "grace-1",
+            "currency": "usd", "timezone": "Europe/Paris",
+            "metadata": {"plan": "pro", "dropped": null}
+        })).await;
+        assert_eq!(response.status, StatusCode::CREATED);
+        let customer = response.json();
+        assert_eq!(customer["currency"], "USD");
+        assert_eq!(customer["timezone"], "Europe/Paris");
+        assert_eq!(customer["external_customer_id"], "grace-1");
+        assert_eq!(customer["metadata"], json!({"plan": "pro"}), "null values are ignored on create");
+    }
+}
+
+on_both_stores! {
+    /// Fetch by id and by external id both return the created object.
+    async fn a_customer_can_be_fetched_by_id_and_by_external_id(app) {
+        let created = app.customer(Some("ext-fetch")).await;
+        let id = id_of(&created);
+        let by_id = app.get(&format!("/customers/{id}")).await;
+        assert_eq!(by_id.status, StatusCode::OK);
+        assert_eq!(by_id.json(), created);
+        let by_external = app.get("/customers/external_customer_id/ext-fetch").await;
+        assert_eq!(by_external.status, StatusCode::OK);
+        assert_eq!(by_external.json(), created);
+    }
+}
+
+on_both_stores! {
+    async fn fetching_an_unknown_customer_is_resource_not_found(app) {
+        let body = app.get("/customers/unknownCustomer1").await.assert_error(404, "404-resource-not-found");
+        assert_eq!(body["detail"], "Could not find a resource of type Customer with identifier: unknownCustomer1");
+        app.get("/customers/external_customer_id/nobody").await.assert_error(404, "404-resource-not-found");
+        app.put("/customers/unknownCustomer1", json!({"name": "X"})).await.assert_error(404, "404-resource-not-found");
+        app.put("/customers/external_customer_id/nobody", json!({"name": "X"})).await.assert_error(404, "404-resource-not-found");
+    }
+}
+
+on_both_stores! {
+    /// PUT merges metadata: new keys are added, given keys overwritten, a null value removes a
+    /// key, absent keys stay; other fields change only when given.
+    async fn updating_a_customer_by_id_merges_metadata_and_a_null_value_removes_a_key(app) {
+        let created = app.post("/customers", json!({
+            "name": "A", "email": "a@example.com", "metadata": {"keep": "1", "change": "old", "remove": "x"}
+        })).await.json();
+        let id = id_of(&created);
+        let updated = app.put(&format!("/customers/{id}"), json!({
+            "name": "B", "metadata": {"change": "new", "remove": null, "add": "2"}
+        })).await;
+        assert_eq!(updated.status, StatusCode::OK);
+        let updated = updated.json();
+        assert_eq!(updated["name"], "B");
+        assert_eq!(updated["email"], "a@example.com", "untouched");
+        assert_eq!(updated["metadata"], json!({"keep": "1", "change": "new", "add": "2"}));
+        assert_eq!(updated["created_at"], created["created_at"]);
+        assert_eq!(app.get(&format!("/customers/{id}")).await.json(), updated, "the edit is stored");
+    }
+}
+
+on_both_stores! {
+    /// The same rules through the external id route; `metadata: null` clears every key.
+    async fn updating_a_customer_by_external_id_works_and_null_metadata_clears_it(app) {
+        let created = app.post("/customers", json!({
+            "name": "A", "email": "a@example.com", "external_customer_id": "ext-put",
+            "metadata": {"a": "1", "b": "2"}
+        })).await.json();
+        let merged = app.put("/customers/external_customer_id/ext-put", json!({
+            "email": "new@example.com", "metadata": {"a": null, "c": "3"}
+        })).await;
+        assert_eq!(merged.status, StatusCode::OK);
+        let merged = merged.json();
+        assert_eq!(merged["id"], created["id"]);
+        assert_eq!(merged["email"], "new@example.com");
+        assert_eq!(merged["metadata"], json!({"b": "2", "c": "3"}));
+
+        let cleared = app.put("/customers/external_customer_id/ext-put", json!({"metadata": null})).await;
+        assert_eq!(cleared.status, StatusCode::OK);
+        assert_eq!(cleared.json()["metadata"], json!({}));
+        assert_eq!(cleared.json()["email"], "new@example.com");
+
+        let untouched = app.put(&format!("/customers/{}", id_of(&created)), json!({})).await;
+        assert_eq!(untouched.status, StatusCode::OK);
+        assert_eq!(untouched.json(), cleared.json(), "an empty edit changes nothing");
+    }
+}
+
+on_both_stores! {
+    /// Edits are validated like creation.
+    async fn updating_a_customer_with_invalid_values_is_a_validation_error(app) {
+        let created = app.customer(None).await;
+        let path = format!("/customers/{}", id_of(&created));
+        app.put(&path, json!({"email": "nope"})).await.assert_validation(&["email"]);
+        app.put(&path, json!({"name": ""})).await.assert_validation(&["name"]);
+        app.put(&path, json!({"metadata": {"k": 1}})).await.assert_validation(&["metadata.k"]);
+        assert_eq!(app.get(&path).await.json(), created, "nothing changed");
+    }
+}
+
+on_both_stores! {
+    /// Newest first, in a page of the documented shape.
+    async fn the_customer_list_is_newest_first(app) {
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(id_of(&app.customer(None).await));
+            app.clock.advance(Duration::from_secs(5));
+        }
+        let response = app.get("/customers").await;
+        assert_eq!(response.status, StatusCode::OK);
+        let body = response.json();
+        assert_eq!(body["pagination_metadata"], json!({"has_more": false, "next_cursor": null}));
+        let listed: Vec<String> = body["data"].as_array().unwrap().iter().map(id_of).collect();
+        ids.reverse();
+        assert_eq!(listed, ids);
+    }
+}
+
+on_both_stores! {
+    /// 45 customers in pages of 20: 20, 20, 5, each customer exactly once, and `has_more`
+    /// false with a null cursor exactly on the last page.
+    async fn paging_through_45_customers_in_pages_of_20_visits_each_exactly_once(app) {
+        let mut created = HashSet::new();
+        for _ in 0..45 {
+            created.insert(id_of(&app.customer(None).await));
+        }
+        let mut seen = Vec::new();
+        let mut sizes = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(cursor) => format!("/customers?limit=20&cursor={}", encode(cursor)),
+                None => "/customers?limit=20".to_owned(),
+            };
+            let response = app.get(&path).await;
+            assert_eq!(response.status, StatusCode::OK);
+            let body = response.json();
+            let data = body["data"].as_array().unwrap();
+            sizes.push(data.len());
+            seen.extend(data.iter().map(id_of));
+            let has_more = body["pagination_metadata"]["has_more"].as_bool().unwrap();
+            let next = &body["pagination_metadata"]["next_cursor"];
+            assert_eq!(has_more, next.is_string(), "next_cursor is null exactly when has_more is false: {body}");
+            if !has_more {
+                break;
+            }
+            cursor = Some(next.as_str().unwrap().to_owned());
+            assert!(sizes.len() < 10, "pagination terminates");
+        }
+        assert_eq!(sizes, vec![20, 20, 5]);
+        assert_eq!(seen.len(), 45);
+        assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), created, "each customer exactly once");
+    }
+}
+
+on_both_stores! {
+    /// The default page size is 20, and a cursor stays valid while rows are added.
+    async fn the_default_page_is_20_and_cursors_are_stable_while_rows_are_added(app) {
+        for _ in 0..25 {
+            app.customer(None).await;
+        }
+        let first = app.get("/customers").await.json();
+        assert_eq!(first["data"].as_array().unwrap().len(), 20);
+        assert_eq!(first["pagination_metadata"]["has_more"], true);
+        let cursor = first["pagination_metadata"]["next_cursor"].as_str().unwrap().to_owned();
+        let newcomer = app.customer(None).await;
+        let second = app.get(&format!("/customers?cursor={}", encode(&cursor))).await.json();
+        let second_ids: Vec<String> = second["data"].as_array().unwrap().iter().map(id_of).collect();
+        assert_eq!(second_ids.len(), 5, "the newcomer does not shift the next page");
+        assert!(!second_ids.contains(&id_of(&newcomer)));
+        assert_eq!(second["pagination_metadata"], json!({"has_more": false, "next_cursor": null}));
+    }
+}
+
+on_both_stores! {
+    /// `created_at[gte|gt|lt|lte]` bound the list, inclusive and exclusive as named.
+    async fn created_at_filters_bound_the_list(app) {
+        let first = id_of(&app.customer(None).await);
+        app.clock.advance(Duration::from_secs(3600));
+        let middle = id_of(&app.customer(None).await);
+        app.clock.advance(Duration::from_secs(3600));
+        let last = id_of(&app.customer(None).await);
+        let at = encode(&stored_created_at(app, &middle).await);
+
+        assert_eq!(listed_ids(app, &format!("/customers?created_at[gte]={at}")).await, vec![last.clone(), middle.clone()]);
+        assert_eq!(listed_ids(app, &format!("/customers?created_at[gt]={at}")).await, vec![last.clone()]);
+        assert_eq!(listed_ids(app, &format!("/customers?created_at[lt]={at}")).await, vec![first.clone()]);
+        assert_eq!(listed_ids(app, &format!("/customers?created_at[lte]={at}")).await, vec![middle.clone(), first.clone()]);
+        assert_eq!(
+            listed_ids(app, &format!("/customers?created_at[gt]={at}&created_at[lt]={at}")).await,
+            Vec::<String>::new()
+        );
+        let after_first = encode(&(stored_created_at(app, &first).await));
+        assert_eq!(
+            listed_ids(app, &format!("/customers?created_at[gt]={after_first}&created_at[lte]={at}")).await,
+            vec![middle.clone()]
+        );
+        // A bare date reads as midnight UTC: everything was created after 2000-01-01.
+        assert_eq!(listed_ids(app, "/customers?created_at[gte]=2000-01-01").await.len(), 3);
+    }
+}
+
+on_both_stores! {
+    /// The date filters combine with pagination.
+    async fn created_at_filters_combine_with_pagination(app) {
+        let early = id_of(&app.customer(None).await);
+        app.clock.advance(Duration::from_secs(3600));
+        let mut late = Vec::new();
+        for _ in 0..5 {
+            late.push(id_of(&app.customer(None).await));
+        }
+        let bound = encode(&stored_created_at(app, &late[0]).await);
+        let first = app.get(&format!("/customers?limit=3&created_at[gte]={bound}")).await.json();
+        let cursor = first["pagination_metadata"]["next_cursor"].as_str().unwrap().to_owned();
+        let second = app
+            .get(&format!("/customers?limit=3&created_at[gte]={bound}&cursor={}", encode(&cursor)))
+            .await
+            .json();
+        let mut seen: Vec<String> = first["data"].as_array().unwrap().iter().map(id_of).collect();
+        seen.extend(second["data"].as_array().unwrap().iter().map(id_of));
+        late.reverse();
+        assert_eq!(seen, late);
+        assert!(!seen.contains(&early));
+        assert_eq!(second["pagination_metadata"]["has_more"], false);
+    }
+}
+
+on_both_stores! {
+    /// Lists and lookups are per account.
+    async fn another_accounts_customers_are_not_listed(app) {
+        app.customer(None).await;
+        let theirs = app.call_as("other-account", axum::http::Method::GET, "/customers", None).await;
+        assert_eq!(theirs.status, StatusCode::OK);
+        assert!(theirs.data().is_empty());
+        assert_eq!(app.get("/customers").await.data().len(), 1);
+    }
+}
