@@ -16,6 +16,14 @@ use crate::store::CustomerRef;
 /// Longest free-text value accepted (names, memos, metadata values).
 pub const MAX_TEXT: usize = 4096;
 
+/// Dates outside these years are refused: every date orb-mock derives from one (due dates,
+/// billing periods) then stays representable in both stores.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=9000;
+
+/// Largest magnitude of a quantity or amount: the product of two, summed over every line of an
+/// invoice, stays far inside the decimal type's range.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
 /// The problems found so far.
 #[derive(Debug, Default)]
 pub struct Problems(Vec<String>);
@@ -90,14 +98,27 @@ impl Problems {
     /// An RFC 3339 date-time or a date.
     pub fn datetime(&mut self, field: &str, value: Option<String>) -> Option<DateTime<Utc>> {
         let value = value?;
-        let parsed = parse_datetime(&value);
-        if parsed.is_none() {
-            self.push(
-                field,
-                format!("{value:?} is not an ISO 8601 date or date-time"),
-            );
+        match parse_datetime(&value) {
+            Some(parsed) if YEARS.contains(&chrono::Datelike::year(&parsed)) => Some(parsed),
+            Some(_) => {
+                self.push(
+                    field,
+                    format!(
+                        "{value:?} is outside the years {} to {}",
+                        YEARS.start(),
+                        YEARS.end()
+                    ),
+                );
+                None
+            }
+            None => {
+                self.push(
+                    field,
+                    format!("{value:?} is not an ISO 8601 date or date-time"),
+                );
+                None
+            }
         }
-        parsed
     }
 
     /// A decimal amount given as a JSON string or number (never through a float).
@@ -111,7 +132,11 @@ impl Problems {
             }
         };
         match Decimal::from_str(text.trim()).or_else(|_| Decimal::from_scientific(text.trim())) {
-            Ok(amount) => Some(amount),
+            Ok(amount) if amount.abs() <= Decimal::from(MAX_AMOUNT) => Some(amount),
+            Ok(_) => {
+                self.push(field, format!("must be at most {MAX_AMOUNT} in magnitude"));
+                None
+            }
             Err(_) => {
                 self.push(field, format!("{text:?} is not a decimal number"));
                 None

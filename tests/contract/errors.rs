@@ -565,3 +565,38 @@ on_both_stores! {
         assert_eq!(everyone.len(), 4, "both spellings reached the same account");
     }
 }
+
+on_both_stores! {
+    /// Amounts so large that their product would overflow the decimal type, and dates outside
+    /// the years a store can round-trip, are validation errors, and nothing is created.
+    async fn out_of_range_amounts_and_dates_are_validation_errors_not_overflows(app) {
+        let customer = app.customer(None).await;
+        let id = customer["id"].as_str().unwrap();
+        let response = app.post("/invoices", json!({
+            "customer_id": id, "currency": "USD", "invoice_date": "9999-12-31",
+            "line_items": [{
+                "name": "Huge", "item_id": "huge", "model_type": "unit",
+                "quantity": "79228162514264337593543950335",
+                "unit_config": {"unit_amount": 1e20},
+                "start_date": "0001-01-01", "end_date": "2026-01-31"
+            }]
+        })).await;
+        response.assert_validation(&[
+            "invoice_date",
+            "line_items[0].quantity",
+            "line_items[0].unit_config.unit_amount",
+            "line_items[0].start_date",
+        ]);
+        let invoices = app.get(&format!("/invoices?customer_id={id}&status[]=draft")).await;
+        assert_eq!(invoices.data().len(), 0, "nothing was created");
+    }
+}
+
+on_both_stores! {
+    /// Orb's paths have no trailing slash; one with it is an unknown URL, said plainly.
+    async fn a_trailing_slash_is_url_not_found_with_a_hint(app) {
+        let body = app.get("/v1/customers/").await.assert_error(404, "404-url-not-found");
+        assert!(body["detail"].as_str().unwrap().contains("trailing slash"), "{body}");
+        assert_eq!(app.get("/v1/customers").await.status, StatusCode::OK);
+    }
+}
