@@ -9,11 +9,7 @@ use chrono::SecondsFormat;
 use serde_json::{json, Value};
 
 use crate::on_both_stores;
-use crate::support::{encode, TestApp};
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().expect("an id").to_owned()
-}
+use crate::support::{encode, id_of, listed_ids, walk_pages, TestApp};
 
 /// The exact creation time the store keeps (responses show whole seconds), as RFC 3339.
 async fn stored_created_at(app: &TestApp, id: &str) -> String {
@@ -29,17 +25,6 @@ async fn stored_created_at(app: &TestApp, id: &str) -> String {
     customer
         .created_at
         .to_rfc3339_opts(SecondsFormat::Micros, false)
-}
-
-async fn listed_ids(app: &TestApp, path: &str) -> Vec<String> {
-    let response = app.get(path).await;
-    assert_eq!(
-        response.status,
-        StatusCode::OK,
-        "{path}: {}",
-        String::from_utf8_lossy(&response.bytes)
-    );
-    response.data().iter().map(id_of).collect()
 }
 
 on_both_stores! {
@@ -193,29 +178,7 @@ on_both_stores! {
         for _ in 0..45 {
             created.insert(id_of(&app.customer(None).await));
         }
-        let mut seen = Vec::new();
-        let mut sizes = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let path = match &cursor {
-                Some(cursor) => format!("/customers?limit=20&cursor={}", encode(cursor)),
-                None => "/customers?limit=20".to_owned(),
-            };
-            let response = app.get(&path).await;
-            assert_eq!(response.status, StatusCode::OK);
-            let body = response.json();
-            let data = body["data"].as_array().unwrap();
-            sizes.push(data.len());
-            seen.extend(data.iter().map(id_of));
-            let has_more = body["pagination_metadata"]["has_more"].as_bool().unwrap();
-            let next = &body["pagination_metadata"]["next_cursor"];
-            assert_eq!(has_more, next.is_string(), "next_cursor is null exactly when has_more is false: {body}");
-            if !has_more {
-                break;
-            }
-            cursor = Some(next.as_str().unwrap().to_owned());
-            assert!(sizes.len() < 10, "pagination terminates");
-        }
+        let (seen, sizes) = walk_pages(app, "/customers?limit=20").await;
         assert_eq!(sizes, vec![20, 20, 5]);
         assert_eq!(seen.len(), 45);
         assert_eq!(seen.iter().cloned().collect::<HashSet<_>>(), created, "each customer exactly once");

@@ -7,11 +7,7 @@ use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 use crate::on_both_stores;
-use crate::support::{encode, TestApp};
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().expect("an id").to_owned()
-}
+use crate::support::{id_of, listed_ids, walk_pages, TestApp};
 
 /// A valid one-off invoice body for `customer` (a `{"customer_id": …}` or
 /// `{"external_customer_id": …}` object), two seats at 4.00.
@@ -29,17 +25,6 @@ fn invoice_body(customer: Value) -> Value {
         body[key] = value.clone();
     }
     body
-}
-
-async fn listed_ids(app: &TestApp, path: &str) -> Vec<String> {
-    let response = app.get(path).await;
-    assert_eq!(
-        response.status,
-        StatusCode::OK,
-        "{path}: {}",
-        String::from_utf8_lossy(&response.bytes)
-    );
-    response.data().iter().map(id_of).collect()
 }
 
 async fn invoice_count(app: &TestApp) -> usize {
@@ -375,22 +360,7 @@ on_both_stores! {
         }
         // Drafts are not in the default list, so they must not appear on any page.
         app.invoice(customer_id, false).await;
-        let mut seen = Vec::new();
-        let mut sizes = Vec::new();
-        let mut path = "/invoices?limit=10".to_owned();
-        loop {
-            let body = app.get(&path).await.json();
-            let data = body["data"].as_array().unwrap();
-            sizes.push(data.len());
-            seen.extend(data.iter().map(id_of));
-            let meta = &body["pagination_metadata"];
-            assert_eq!(meta["has_more"].as_bool().unwrap(), meta["next_cursor"].is_string(), "{meta}");
-            match meta["next_cursor"].as_str() {
-                Some(cursor) => path = format!("/invoices?limit=10&cursor={}", encode(cursor)),
-                None => break,
-            }
-            assert!(sizes.len() < 10, "pagination terminates");
-        }
+        let (seen, sizes) = walk_pages(app, "/invoices?limit=10").await;
         assert_eq!(sizes, vec![10, 10, 5]);
         assert_eq!(seen.len(), 25);
         assert_eq!(seen.into_iter().collect::<HashSet<_>>(), created);

@@ -7,22 +7,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::on_both_stores;
-use crate::support::{encode, TestApp};
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().expect("an id").to_owned()
-}
-
-async fn listed_ids(app: &TestApp, path: &str) -> Vec<String> {
-    let response = app.get(path).await;
-    assert_eq!(
-        response.status,
-        StatusCode::OK,
-        "{path}: {}",
-        String::from_utf8_lossy(&response.bytes)
-    );
-    response.data().iter().map(id_of).collect()
-}
+use crate::support::{id_of, listed_ids, walk_pages};
 
 fn as_set(ids: Vec<String>) -> HashSet<String> {
     ids.into_iter().collect()
@@ -175,22 +160,7 @@ on_both_stores! {
         for _ in 0..12 {
             created.insert(id_of(&app.subscription(customer_id).await));
         }
-        let mut seen = Vec::new();
-        let mut sizes = Vec::new();
-        let mut path = "/subscriptions?limit=5".to_owned();
-        loop {
-            let body = app.get(&path).await.json();
-            let data = body["data"].as_array().unwrap();
-            sizes.push(data.len());
-            seen.extend(data.iter().map(id_of));
-            let meta = &body["pagination_metadata"];
-            assert_eq!(meta["has_more"].as_bool().unwrap(), meta["next_cursor"].is_string(), "{meta}");
-            match meta["next_cursor"].as_str() {
-                Some(cursor) => path = format!("/subscriptions?limit=5&cursor={}", encode(cursor)),
-                None => break,
-            }
-            assert!(sizes.len() < 10, "pagination terminates");
-        }
+        let (seen, sizes) = walk_pages(app, "/subscriptions?limit=5").await;
         assert_eq!(sizes, vec![5, 5, 2]);
         assert_eq!(seen.len(), 12);
         assert_eq!(seen.into_iter().collect::<HashSet<_>>(), created);

@@ -7,14 +7,12 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
 use orb_mock::clock::Clock;
 use orb_mock::config::Config;
 use orb_mock::server::App;
 use orb_mock::store::Store;
 use serde_json::Value;
 use sqlx::Connection;
-use tower::ServiceExt;
 
 /// Where the PostgreSQL tests create their databases (one per test).
 pub fn postgres_admin_url() -> String {
@@ -166,26 +164,7 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router is infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body reads")
-            .to_bytes()
-            .to_vec();
-        TestResponse {
-            status,
-            headers,
-            bytes,
-        }
+        crate::stores::send_to(self.router.clone(), request).await
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
@@ -462,4 +441,50 @@ impl TestResponse {
 /// Percent-encodes a query value (`+` in an RFC 3339 offset would otherwise read as a space).
 pub fn encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// The `id` of a JSON object.
+pub fn id_of(value: &Value) -> String {
+    value["id"].as_str().expect("an id").to_owned()
+}
+
+/// The ids on one page of a list, which must answer 200.
+pub async fn listed_ids(app: &TestApp, path: &str) -> Vec<String> {
+    let response = app.get(path).await;
+    assert_eq!(
+        response.status,
+        StatusCode::OK,
+        "{path}: {}",
+        String::from_utf8_lossy(&response.bytes)
+    );
+    response.data().iter().map(id_of).collect()
+}
+
+/// Follows `next_cursor` from `path` (which carries a query already) to the last page, checking
+/// on each page that `next_cursor` is null exactly when `has_more` is false. Returns every id
+/// seen, in order, and the size of each page.
+pub async fn walk_pages(app: &TestApp, path: &str) -> (Vec<String>, Vec<usize>) {
+    let mut seen = Vec::new();
+    let mut sizes = Vec::new();
+    let mut next = path.to_owned();
+    loop {
+        let response = app.get(&next).await;
+        assert_eq!(response.status, StatusCode::OK, "{next}");
+        let body = response.json();
+        let data = body["data"].as_array().expect("a page has data");
+        sizes.push(data.len());
+        seen.extend(data.iter().map(id_of));
+        let meta = &body["pagination_metadata"];
+        assert_eq!(
+            meta["has_more"].as_bool().expect("has_more"),
+            meta["next_cursor"].is_string(),
+            "next_cursor is null exactly when has_more is false: {meta}"
+        );
+        match meta["next_cursor"].as_str() {
+            Some(cursor) => next = format!("{path}&cursor={}", encode(cursor)),
+            None => break,
+        }
+        assert!(sizes.len() < 1000, "pagination terminates");
+    }
+    (seen, sizes)
 }
