@@ -366,3 +366,25 @@ on_both_stores! {
         assert_eq!(seen.into_iter().collect::<HashSet<_>>(), created);
     }
 }
+
+on_both_stores! {
+    /// As Orb does, a zero-quantity line is left out of `line_items` and counted in
+    /// `hidden_line_item_count`; the totals still cover every line.
+    async fn zero_quantity_lines_are_hidden_and_counted(app) {
+        let customer = app.customer(None).await;
+        let line = |quantity: u32| json!({
+            "name": "Seats", "item_id": "seats", "model_type": "unit", "quantity": quantity,
+            "unit_config": {"unit_amount": "4.00"}, "start_date": "2026-01-01", "end_date": "2026-01-31"
+        });
+        let response = app.post("/invoices", json!({
+            "customer_id": customer["id"], "currency": "USD", "invoice_date": "2026-01-05",
+            "line_items": [line(0), line(3), line(0)]
+        })).await;
+        assert_eq!(response.status, StatusCode::CREATED);
+        let invoice = response.json();
+        assert_eq!(invoice["line_items"].as_array().unwrap().len(), 1);
+        assert_eq!(invoice["line_items"][0]["quantity"], 3.0);
+        assert_eq!(invoice["hidden_line_item_count"], 2);
+        assert_eq!(invoice["total"], "12.00");
+    }
+}

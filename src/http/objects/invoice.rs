@@ -25,6 +25,9 @@ pub struct InvoiceObject {
     pub total: String,
     pub amount_due: String,
     pub line_items: Vec<InvoiceLineItemObject>,
+    /// Line items left out of `line_items` because their quantity is zero (as Orb does); the
+    /// amounts still count every line. Required by the SDKs newer than the 4.69.0 document.
+    pub hidden_line_item_count: usize,
     pub memo: Option<String>,
     pub metadata: Metadata,
     pub will_auto_issue: bool,
@@ -98,8 +101,14 @@ impl InvoiceObject {
             line_items: invoice
                 .line_items
                 .iter()
+                .filter(|line| !line.quantity.is_zero())
                 .map(|line| InvoiceLineItemObject::new(line, invoice))
                 .collect(),
+            hidden_line_item_count: invoice
+                .line_items
+                .iter()
+                .filter(|line| line.quantity.is_zero())
+                .count(),
             memo: invoice.memo.clone(),
             metadata: invoice.metadata.clone(),
             will_auto_issue: invoice.will_auto_issue,
