@@ -1,5 +1,6 @@
 //! The `orb-mock` binary: flags, logging, and the server or the healthcheck.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -49,7 +50,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
 
 fn init_logging(config: &Config) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("orb_mock=info,tower_http=warn,sqlx=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("orb_mock=info,tower_http=info,sqlx=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

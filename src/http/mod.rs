@@ -20,7 +20,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::cascade::Waker;
 use crate::clock::Clock;
@@ -66,7 +67,13 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(fallback)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // One line per request at INFO (method, path, status, latency); RUST_LOG=warn
+            // silences it.
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ErrorBody::new(
