@@ -91,9 +91,10 @@ impl TestResponse {
             body["status"], status,
             "status in the body equals the HTTP status"
         );
-        assert!(
-            body["title"].as_str().is_some_and(|t| !t.is_empty()),
-            "title is a non-empty string: {body}"
+        assert_eq!(
+            body["title"],
+            title_of(type_suffix),
+            "the exact title: {body}"
         );
         assert!(body["detail"].is_string(), "detail is a string: {body}");
         body
@@ -487,4 +488,24 @@ pub async fn walk_pages(app: &TestApp, path: &str) -> (Vec<String>, Vec<usize>) 
         assert!(sizes.len() < 1000, "pagination terminates");
     }
     (seen, sizes)
+}
+
+/// The title every error of a type carries (SPEC §3: always a non-empty string).
+pub fn title_of(type_suffix: &str) -> &'static str {
+    match type_suffix {
+        "400-constraint-violation" => "Constraint violation",
+        "400-duplicate-resource-creation" => "Duplicate resource creation",
+        "400-request-validation-errors" => "Request validation error",
+        "404-feature-not-available" => "Feature not available",
+        "401-authentication-error" => "Authentication error",
+        "404-resource-not-found" => "Resource not found",
+        "404-url-not-found" => "URL not found",
+        "409-resource-conflict" => "Resource conflict",
+        "413-request-too-large" => "Request too large",
+        "413-resource-too-large" => "Resource too large",
+        "413-too-many-results" => "Too many results",
+        "429-too-many-requests" => "Too many requests",
+        "500-internal-server-error" => "Internal server error",
+        other => panic!("no such Orb error type: {other}"),
+    }
 }
