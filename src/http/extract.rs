@@ -24,10 +24,11 @@ pub struct Account(pub String);
 
 impl Account {
     pub fn from_token(token: &str) -> Account {
+        use std::fmt::Write as _;
         let digest = Sha256::digest(token.as_bytes());
         let mut hex = String::with_capacity(64);
         for byte in digest {
-            hex.push_str(&format!("{byte:02x}"));
+            let _ = write!(hex, "{byte:02x}");
         }
         Account(hex)
     }

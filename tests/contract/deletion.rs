@@ -59,6 +59,14 @@ on_both_stores! {
         by_external.assert_error(404, "404-resource-not-found");
         let deleted = app.call_as(other, axum::http::Method::DELETE, &format!("/customers/{id}"), None).await;
         deleted.assert_error(404, "404-resource-not-found");
+        // Nor does the other account see anything in its lists.
+        app.invoice(id, false).await;
+        app.subscription(id).await;
+        for list in ["/customers", "/invoices?status[]=draft", "/subscriptions"] {
+            let listed = app.call_as(other, axum::http::Method::GET, list, None).await;
+            assert_eq!(listed.status, StatusCode::OK);
+            assert_eq!(listed.json()["data"], json!([]), "{list} is empty for another account");
+        }
         // Nothing changed for the owner.
         let mine = app.get(&format!("/customers/{id}")).await;
         assert_eq!(mine.status, StatusCode::OK);

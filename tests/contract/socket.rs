@@ -148,10 +148,10 @@ fn healthcheck(port: u16) -> bool {
         .success()
 }
 
-fn sigterm_and_wait(mut running: Running) -> std::process::ExitStatus {
+fn signal_and_wait(mut running: Running, signal: &str) -> std::process::ExitStatus {
     let pid = running.0.id().to_string();
     assert!(Command::new("kill")
-        .args(["-TERM", &pid])
+        .args([signal, &pid])
         .status()
         .unwrap()
         .success());
@@ -169,9 +169,9 @@ fn sigterm_and_wait(mut running: Running) -> std::process::ExitStatus {
 }
 
 on_both_persistent_stores! {
-    /// The binary: `healthcheck` says 0 while it runs and 1 once it is gone; SIGTERM exits 0;
-    /// what it committed is there after a restart.
-    async fn the_binary_exits_0_on_sigterm_and_keeps_what_it_committed(store) {
+    /// The binary: `healthcheck` says 0 while it runs and 1 once it is gone; SIGINT and SIGTERM
+    /// exit 0; what it committed is there after a restart.
+    async fn the_binary_exits_0_on_sigint_and_sigterm_and_keeps_what_it_committed(store) {
         let port = free_port();
         let server = spawn_binary(&store.url, port);
         let up = eventually(Duration::from_secs(20), || async { healthcheck(port) }).await;
@@ -182,8 +182,8 @@ on_both_persistent_stores! {
         let id = serde_json::from_slice::<Value>(&body).unwrap()["id"].as_str().unwrap().to_owned();
         assert_eq!(http(addr, Method::DELETE, &format!("/customers/{id}"), None).await.0, StatusCode::NO_CONTENT);
 
-        let status = sigterm_and_wait(server);
-        assert!(status.success(), "exit code 0 after SIGTERM, got {status}");
+        let status = signal_and_wait(server, "-INT");
+        assert!(status.success(), "exit code 0 after SIGINT, got {status}");
         assert!(!healthcheck(port), "healthcheck fails when nothing answers");
 
         let server = spawn_binary(&store.url, port);
@@ -191,6 +191,6 @@ on_both_persistent_stores! {
         let (status, body) = http(addr, Method::GET, "/customers/external_customer_id/kept", None).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), json!({"id": id, "deleted": true}));
-        assert!(sigterm_and_wait(server).success());
+        assert!(signal_and_wait(server, "-TERM").success());
     }
 }
