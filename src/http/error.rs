@@ -146,6 +146,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("Request body exceeds the limit of {limit} bytes")]
     RequestTooLarge { limit: usize },
+    /// The request could not finish in time; a retry may succeed.
+    #[error("{0}")]
+    Timeout(String),
     /// The store failed (the domain's refusals are mapped to their own variants instead).
     #[error("store failure")]
     Store(StoreError),
@@ -179,7 +182,7 @@ impl ApiError {
             ApiError::UrlNotFound(_) => ErrorKind::UrlNotFound,
             ApiError::Conflict(_) => ErrorKind::ResourceConflict,
             ApiError::RequestTooLarge { .. } => ErrorKind::RequestTooLarge,
-            ApiError::Store(_) => ErrorKind::InternalServerError,
+            ApiError::Timeout(_) | ApiError::Store(_) => ErrorKind::InternalServerError,
         }
     }
 }
@@ -235,15 +238,15 @@ impl IntoResponse for ApiError {
             ApiError::Store(err) => {
                 tracing::error!(error = %err, source = ?err, "store failure");
                 let body = ErrorBody::new(kind, "An unexpected error occurred. Please retry.");
-                let headers: &[(HeaderName, HeaderValue)] = if err.is_transient() {
-                    &[(
-                        HeaderName::from_static("transient-error"),
-                        HeaderValue::from_static("true"),
-                    )]
+                if err.is_transient() {
+                    transient(body)
                 } else {
-                    &[]
-                };
-                body.into_response_with(headers)
+                    body.into_response()
+                }
+            }
+            ApiError::Timeout(detail) => {
+                tracing::warn!("{detail}");
+                transient(ErrorBody::new(kind, detail))
             }
             ApiError::Validation(problems) => {
                 let mut body = ErrorBody::new(kind, problems.join("; "));
@@ -253,6 +256,14 @@ impl IntoResponse for ApiError {
             other => ErrorBody::new(kind, other.to_string()).into_response(),
         }
     }
+}
+
+/// A 5xx that a retry may cure: `Transient-Error: true` tells clients so.
+fn transient(body: ErrorBody) -> Response {
+    body.into_response_with(&[(
+        HeaderName::from_static("transient-error"),
+        HeaderValue::from_static("true"),
+    )])
 }
 
 impl From<StoreError> for ApiError {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::CONTENT_LENGTH;
-use axum::http::{HeaderName, HeaderValue, Method, Uri};
+use axum::http::{HeaderName, Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -112,17 +112,11 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     let mut response =
         match tokio::time::timeout(state.config.request_timeout, next.run(request)).await {
             Ok(response) => response,
-            Err(_) => {
-                tracing::warn!("request timed out");
-                ErrorBody::new(
-                    ErrorKind::InternalServerError,
-                    "The request timed out. Please retry.",
-                )
-                .into_response_with(&[(
-                    HeaderName::from_static("transient-error"),
-                    HeaderValue::from_static("true"),
-                )])
-            }
+            Err(_) => ApiError::Timeout(format!(
+                "The request did not finish within {:?}. Please retry.",
+                state.config.request_timeout
+            ))
+            .into_response(),
         };
     if let Some(key) = key {
         response.headers_mut().insert(IDEMPOTENCY_KEY, key);

@@ -222,3 +222,29 @@ async fn two_instances_on_one_postgres_database_share_the_cascades_and_run_each_
     b.stop().await;
     store.cleanup().await;
 }
+
+on_both_persistent_stores! {
+    /// A request stuck behind a lock held outside orb-mock is answered with a transient 500 at
+    /// the request timeout (never a hang), leaves nothing half done, and succeeds on retry.
+    async fn a_request_that_outlives_the_request_timeout_is_a_transient_500_and_changes_nothing(store) {
+        let mut config = crate::support::test_config(&store.url);
+        config.request_timeout = Duration::from_millis(300);
+        let app = crate::support::TestApp::with_config(store.kind, config, None).await;
+        let customer = app.customer(None).await;
+        let id = customer["id"].as_str().unwrap().to_owned();
+
+        let blocker = store.hold_write_lock().await;
+        let started = std::time::Instant::now();
+        let response = app.delete(&format!("/customers/{id}")).await;
+        let waited = started.elapsed();
+        let body = response.assert_error(500, "500-internal-server-error");
+        assert_eq!(response.header("transient-error"), Some("true"));
+        assert!(!body["detail"].as_str().unwrap().to_lowercase().contains("sql"), "{body}");
+        assert!(waited < Duration::from_secs(4), "answered at the timeout, not after {waited:?}");
+        drop(blocker);
+
+        assert!(app.store.deletion_jobs(&app.account()).await.unwrap().is_empty(), "nothing half done");
+        assert_eq!(app.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+        app.stop().await;
+    }
+}

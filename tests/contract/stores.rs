@@ -56,6 +56,34 @@ impl Persistent {
         }
     }
 
+    /// Opens a connection outside orb-mock that holds the write lock orb-mock's DELETE needs
+    /// (every customer row on PostgreSQL, the database on SQLite) until it is dropped.
+    pub async fn hold_write_lock(&self) -> Box<dyn std::any::Any + Send> {
+        use sqlx::Connection;
+        match self.kind {
+            Kind::Sqlite => {
+                let mut connection = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("sqlite");
+                sqlx::raw_sql("BEGIN IMMEDIATE")
+                    .execute(&mut connection)
+                    .await
+                    .expect("lock");
+                Box::new(connection)
+            }
+            Kind::Postgres => {
+                let mut connection = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("postgres");
+                sqlx::raw_sql("BEGIN; SELECT id FROM customers FOR UPDATE")
+                    .execute(&mut connection)
+                    .await
+                    .expect("lock");
+                Box::new(connection)
+            }
+        }
+    }
+
     /// Runs raw SQL on the store, outside orb-mock (to plant faults).
     pub async fn execute(&self, sql: &str) {
         match self.kind {
