@@ -27,13 +27,32 @@ pub enum ServeError {
 /// A connected, running orb-mock minus the HTTP listener: its state and its worker.
 pub struct App {
     pub state: AppState,
-    worker: JoinHandle<()>,
+    worker: Option<JoinHandle<()>>,
     stop_worker: CancellationToken,
+}
+
+/// Whether an app runs its own cascade worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worker {
+    /// The normal case: cascades run by themselves when due.
+    Run,
+    /// Cascades run only when something drains the queue (tests that drive it step by step,
+    /// so that no background worker races them).
+    Off,
 }
 
 impl App {
     /// Connects to the configured store (migrating it) and starts the cascade worker.
     pub async fn start(config: &Config, clock: Clock) -> Result<App, ServeError> {
+        App::start_with(config, clock, Worker::Run).await
+    }
+
+    /// Like [`App::start`], choosing whether the worker runs.
+    pub async fn start_with(
+        config: &Config,
+        clock: Clock,
+        worker: Worker,
+    ) -> Result<App, ServeError> {
         let mut options = ConnectOptions::new(&config.database_url);
         options.max_connections = config.max_connections;
         let store = Store::connect(&options)
@@ -42,19 +61,21 @@ impl App {
                 url: redact_url(&config.database_url),
                 source,
             })?;
-        Ok(App::with_store(store, config, clock))
+        Ok(App::with_store(store, config, clock, worker))
     }
 
-    /// Starts the worker on an already connected store.
-    pub fn with_store(store: Store, config: &Config, clock: Clock) -> App {
+    /// An app on an already connected store.
+    pub fn with_store(store: Store, config: &Config, clock: Clock, worker: Worker) -> App {
         let waker = Waker::default();
         let stop_worker = CancellationToken::new();
-        let worker = tokio::spawn(cascade::run(
-            store.clone(),
-            clock.clone(),
-            waker.clone(),
-            stop_worker.clone(),
-        ));
+        let worker = (worker == Worker::Run).then(|| {
+            tokio::spawn(cascade::run(
+                store.clone(),
+                clock.clone(),
+                waker.clone(),
+                stop_worker.clone(),
+            ))
+        });
         let state = AppState {
             store,
             clock,
@@ -115,8 +136,10 @@ impl App {
     /// Stops the worker (after its current job) and closes the store.
     pub async fn stop(self) {
         self.stop_worker.cancel();
-        if let Err(err) = self.worker.await {
-            tracing::error!(error = %err, "cascade worker ended abnormally");
+        if let Some(worker) = self.worker {
+            if let Err(err) = worker.await {
+                tracing::error!(error = %err, "cascade worker ended abnormally");
+            }
         }
         self.state.store.close().await;
         tracing::info!("stopped");

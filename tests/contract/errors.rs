@@ -238,24 +238,18 @@ on_both_stores! {
 on_both_stores! {
     /// Keys over 64 characters are refused before anything happens; valid keys are echoed.
     async fn an_idempotency_key_over_64_characters_is_a_validation_error_and_a_valid_key_is_echoed(app) {
-        let long = "k".repeat(65);
-        let request = app
-            .request(Method::POST, "/customers")
-            .header("content-type", "application/json")
-            .header("idempotency-key", &long)
-            .body(Body::from(r#"{"name":"A","email":"a@example.com"}"#))
-            .unwrap();
-        app.send(request).await.assert_validation(&["Idempotency-Key"]);
+        let create_with_key = |key: String| {
+            app.request(Method::POST, "/customers")
+                .header("content-type", "application/json")
+                .header("idempotency-key", key)
+                .body(Body::from(r#"{"name":"A","email":"a@example.com"}"#))
+                .unwrap()
+        };
+        app.send(create_with_key("k".repeat(65))).await.assert_validation(&["Idempotency-Key"]);
         assert_eq!(customer_count(app).await, 0, "nothing was created");
 
         let key = "k".repeat(64);
-        let request = app
-            .request(Method::POST, "/customers")
-            .header("content-type", "application/json")
-            .header("idempotency-key", &key)
-            .body(Body::from(r#"{"name":"A","email":"a@example.com"}"#))
-            .unwrap();
-        let created = app.send(request).await;
+        let created = app.send(create_with_key(key.clone())).await;
         assert_eq!(created.status, StatusCode::CREATED);
         assert_eq!(created.header("idempotency-key"), Some(key.as_str()));
 

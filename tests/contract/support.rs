@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use orb_mock::clock::Clock;
 use orb_mock::config::Config;
-use orb_mock::server::App;
+use orb_mock::server::{App, Worker};
 use orb_mock::store::Store;
 use serde_json::Value;
 use sqlx::Connection;
@@ -73,6 +73,17 @@ impl TestResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Asserts a 201 and returns the created object.
+    pub fn created(&self) -> Value {
+        assert_eq!(
+            self.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&self.bytes)
+        );
+        self.json()
+    }
+
     /// Asserts an Orb error body: status, type suffix, the keys every error carries, and JSON.
     pub fn assert_error(&self, status: u16, type_suffix: &str) -> Value {
         assert_eq!(
@@ -121,7 +132,9 @@ impl TestApp {
 
     pub async fn with_config(kind: Kind, config: Config, database: Option<String>) -> TestApp {
         let clock = Clock::default();
-        let app = App::start(&config, clock.clone())
+        // No background worker: tests drive the queue (finish_deletions, drain) and must not
+        // be raced. The worker itself is tested over a real socket (socket.rs).
+        let app = App::start_with(&config, clock.clone(), Worker::Off)
             .await
             .unwrap_or_else(|err| panic!("app starts on {kind:?}: {err}"));
         let router = app.router();
@@ -196,13 +209,7 @@ impl TestApp {
             body["external_customer_id"] = Value::from(external);
         }
         let response = self.post("/customers", body).await;
-        assert_eq!(
-            response.status,
-            StatusCode::CREATED,
-            "{}",
-            String::from_utf8_lossy(&response.bytes)
-        );
-        response.json()
+        response.created()
     }
 
     /// Creates a one-off invoice (2 × 4.00) for a customer; `issued` makes it issued at once.
@@ -223,13 +230,7 @@ impl TestApp {
                 }),
             )
             .await;
-        assert_eq!(
-            response.status,
-            StatusCode::CREATED,
-            "{}",
-            String::from_utf8_lossy(&response.bytes)
-        );
-        response.json()
+        response.created()
     }
 
     pub async fn subscription(&self, customer_id: &str) -> Value {
@@ -239,13 +240,7 @@ impl TestApp {
                 serde_json::json!({"customer_id": customer_id, "plan_id": "plan_basic"}),
             )
             .await;
-        assert_eq!(
-            response.status,
-            StatusCode::CREATED,
-            "{}",
-            String::from_utf8_lossy(&response.bytes)
-        );
-        response.json()
+        response.created()
     }
 
     /// Moves time past the deletion delay and runs every due cascade now.
