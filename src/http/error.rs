@@ -160,6 +160,13 @@ impl ApiError {
         ApiError::Validation(vec![format!("{field}: {problem}")])
     }
 
+    /// A route Orb has that orb-mock does not emulate, named in the detail.
+    pub fn not_emulated(method: &axum::http::Method, orb_path: &str) -> Self {
+        ApiError::FeatureNotAvailable(format!(
+            "{method} {orb_path} is part of Orb's API but is not emulated by orb-mock."
+        ))
+    }
+
     /// "Could not find a resource of type X with identifier: Y", with Y cut to a sane length so
     /// that a 10,000-character id is not echoed back whole.
     pub fn not_found(kind: &'static str, id: &str) -> Self {

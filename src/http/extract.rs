@@ -129,10 +129,7 @@ impl<S: Send + Sync, R: Resource> FromRequestParts<S> for PathId<R> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<PathId<R>> {
         let orb_path = super::orb_path(parts.uri.path());
         if super::orb_routes::is_literal(&parts.method, orb_path) {
-            return Err(ApiError::FeatureNotAvailable(format!(
-                "{} {orb_path} is part of Orb's API but is not emulated by orb-mock.",
-                parts.method
-            )));
+            return Err(ApiError::not_emulated(&parts.method, orb_path));
         }
         let axum::extract::Path(id) =
             axum::extract::Path::<String>::from_request_parts(parts, state)

@@ -144,9 +144,7 @@ async fn fallback(_account: Account, method: Method, uri: Uri) -> ApiError {
         ));
     }
     match orb_routes::classify(&method, orb_path) {
-        OrbRoute::Known => ApiError::FeatureNotAvailable(format!(
-            "{method} {orb_path} is part of Orb's API but is not emulated by orb-mock."
-        )),
+        OrbRoute::Known => ApiError::not_emulated(&method, orb_path),
         OrbRoute::OtherMethod | OrbRoute::Unknown => {
             ApiError::UrlNotFound(format!("No route matches {method} {path}."))
         }
