@@ -59,46 +59,34 @@ impl Persistent {
     /// Opens a connection outside orb-mock that holds the write lock orb-mock's DELETE needs
     /// (every customer row on PostgreSQL, the database on SQLite) until it is dropped.
     pub async fn hold_write_lock(&self) -> Box<dyn std::any::Any + Send> {
+        self.run_outside(match self.kind {
+            Kind::Sqlite => "BEGIN IMMEDIATE",
+            Kind::Postgres => "BEGIN; SELECT id FROM customers FOR UPDATE",
+        })
+        .await
+    }
+
+    /// Runs raw SQL on the store, outside orb-mock (to plant faults).
+    pub async fn execute(&self, sql: &str) {
+        drop(self.run_outside(sql).await);
+    }
+
+    /// Runs raw SQL on a new connection of its own, and hands back the connection (whatever
+    /// the SQL left open, such as a transaction, lasts until it is dropped).
+    async fn run_outside(&self, sql: &str) -> Box<dyn std::any::Any + Send> {
         use sqlx::Connection;
         match self.kind {
             Kind::Sqlite => {
                 let mut connection = sqlx::SqliteConnection::connect(&self.url)
                     .await
                     .expect("sqlite");
-                sqlx::raw_sql("BEGIN IMMEDIATE")
-                    .execute(&mut connection)
-                    .await
-                    .expect("lock");
-                Box::new(connection)
-            }
-            Kind::Postgres => {
-                let mut connection = sqlx::PgConnection::connect(&self.url)
-                    .await
-                    .expect("postgres");
-                sqlx::raw_sql("BEGIN; SELECT id FROM customers FOR UPDATE")
-                    .execute(&mut connection)
-                    .await
-                    .expect("lock");
-                Box::new(connection)
-            }
-        }
-    }
-
-    /// Runs raw SQL on the store, outside orb-mock (to plant faults).
-    pub async fn execute(&self, sql: &str) {
-        match self.kind {
-            Kind::Sqlite => {
-                use sqlx::Connection;
-                let mut connection = sqlx::SqliteConnection::connect(&self.url)
-                    .await
-                    .expect("sqlite");
                 sqlx::raw_sql(sql)
                     .execute(&mut connection)
                     .await
                     .expect("sql runs");
+                Box::new(connection)
             }
             Kind::Postgres => {
-                use sqlx::Connection;
                 let mut connection = sqlx::PgConnection::connect(&self.url)
                     .await
                     .expect("postgres");
@@ -106,6 +94,7 @@ impl Persistent {
                     .execute(&mut connection)
                     .await
                     .expect("sql runs");
+                Box::new(connection)
             }
         }
     }
@@ -152,30 +141,15 @@ pub fn request(
         .expect("valid request")
 }
 
-/// Declares a test that runs once on a SQLite file and once on a PostgreSQL database.
+/// Declares a test that runs once on a SQLite file and once on a PostgreSQL database:
+/// `name::sqlite_file` and `name::postgres`.
 #[macro_export]
 macro_rules! on_both_persistent_stores {
     ($(#[doc = $doc:literal])* async fn $name:ident($store:ident) $body:block) => {
-        $(#[doc = $doc])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn scenario($store: &$crate::stores::Persistent) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite_file() {
-                let store = $crate::stores::Persistent::sqlite_file();
-                scenario(&store).await;
-                store.cleanup().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(store) = $crate::stores::Persistent::postgres().await else { return };
-                scenario(&store).await;
-                store.cleanup().await;
-            }
+        $crate::store_matrix! {
+            $(#[doc = $doc])* $name, |$store: $crate::stores::Persistent| $body, cleanup,
+            sqlite_file => Some($crate::stores::Persistent::sqlite_file()),
+            postgres => $crate::stores::Persistent::postgres().await
         }
     };
 }

@@ -326,30 +326,42 @@ pub async fn drop_database(database: &str) {
     }
 }
 
-/// Declares a test that runs once on each store: `name::sqlite` and `name::postgres`.
+/// Declares one test per store over a shared scenario: each `$test => $make` line makes the
+/// scenario's argument (`None` skips, as when PostgreSQL is unreachable outside CI), runs the
+/// scenario on it, then calls `$finish` on it.
 #[macro_export]
-macro_rules! on_both_stores {
-    ($(#[doc = $doc:literal])* async fn $name:ident($app:ident) $body:block) => {
+macro_rules! store_matrix {
+    (
+        $(#[doc = $doc:literal])* $name:ident, |$arg:ident: $ty:ty| $body:block, $finish:ident,
+        $($test:ident => $make:expr),+
+    ) => {
         $(#[doc = $doc])*
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            async fn scenario($app: &$crate::support::TestApp) $body
+            async fn scenario($arg: &$ty) $body
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let app = $crate::support::TestApp::sqlite().await;
-                scenario(&app).await;
-                app.stop().await;
-            }
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let Some(subject) = $make else { return };
+                    scenario(&subject).await;
+                    subject.$finish().await;
+                }
+            )+
+        }
+    };
+}
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(app) = $crate::support::TestApp::postgres().await else { return };
-                scenario(&app).await;
-                app.stop().await;
-            }
+/// Declares a test that runs once on each store: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($(#[doc = $doc:literal])* async fn $name:ident($app:ident) $body:block) => {
+        $crate::store_matrix! {
+            $(#[doc = $doc])* $name, |$app: $crate::support::TestApp| $body, stop,
+            sqlite => Some($crate::support::TestApp::sqlite().await),
+            postgres => $crate::support::TestApp::postgres().await
         }
     };
 }
