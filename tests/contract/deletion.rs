@@ -146,7 +146,7 @@ on_both_stores! {
         let issued_id = issued["id"].as_str().unwrap();
         let voided = app.post(&format!("/invoices/{issued_id}/void"), json!({})).await;
         assert_eq!(voided.json()["status"], "void");
-        assert_eq!(app.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+        app.delete_customer(id).await;
     }
 }
 
@@ -157,7 +157,7 @@ on_both_stores! {
         let customer = app.customer(Some("ext-deleting")).await;
         let id = customer["id"].as_str().unwrap();
         let bystander = app.customer(None).await;
-        assert_eq!(app.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+        app.delete_customer(id).await;
         let deleting = json!({"id": id, "deleted": true});
         let fetched = app.get(&format!("/customers/{id}")).await;
         assert_eq!(fetched.status, StatusCode::OK);
@@ -179,7 +179,7 @@ on_both_stores! {
         let id = customer["id"].as_str().unwrap();
         let invoice = app.invoice(id, false).await;
         let subscription = app.subscription(id).await;
-        assert_eq!(app.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+        app.delete_customer(id).await;
         let invoice_now = app.get(&format!("/invoices/{}", invoice["id"].as_str().unwrap())).await;
         assert_eq!(invoice_now.status, StatusCode::OK);
         assert_eq!(invoice_now.json(), invoice);
@@ -203,7 +203,7 @@ on_both_stores! {
         let draft_id = draft["id"].as_str().unwrap().to_owned();
         let subscription = app.subscription(id).await;
         let subscription_id = subscription["id"].as_str().unwrap().to_owned();
-        assert_eq!(app.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+        app.delete_customer(id).await;
 
         let refused = [
             app.put(&format!("/customers/{id}"), json!({"name": "New"})).await,
@@ -245,7 +245,7 @@ on_both_stores! {
         let subscription_id = subscription["id"].as_str().unwrap();
         let keeper = app.customer(None).await;
         let kept_invoice = app.invoice(keeper["id"].as_str().unwrap(), false).await;
-        assert_eq!(app.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+        app.delete_customer(id).await;
 
         app.finish_deletions().await;
 
@@ -276,7 +276,7 @@ on_both_stores! {
     async fn after_the_cascade_the_external_customer_id_is_free_again(app) {
         let customer = app.customer(Some("ext-reuse")).await;
         let id = customer["id"].as_str().unwrap();
-        assert_eq!(app.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+        app.delete_customer(id).await;
         let early = app.post("/customers", json!({"name": "B", "email": "b@example.com", "external_customer_id": "ext-reuse"})).await;
         early.assert_error(400, "400-duplicate-resource-creation");
         app.finish_deletions().await;
@@ -292,7 +292,7 @@ on_both_stores! {
     async fn the_cascade_waits_for_the_deletion_delay(app) {
         let customer = app.customer(None).await;
         let id = customer["id"].as_str().unwrap();
-        assert_eq!(app.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+        app.delete_customer(id).await;
         app.clock.advance(crate::support::DELAY - std::time::Duration::from_secs(60));
         let ran = orb_mock::cascade::drain(&app.store, &app.clock, None).await.unwrap();
         assert_eq!(ran, 0, "not due yet");

@@ -358,23 +358,20 @@ on_both_stores! {
     /// A declared `Content-Length` over the limit is refused before the body is read.
     async fn a_body_declared_over_the_limit_is_request_too_large(app) {
         let small = TestApp::configured(app.kind, |config| config.max_body_bytes = 1024).await;
-        let body = customer_body_of(2 * small.config.max_body_bytes);
-        let request = small
-            .request(Method::POST, "/customers")
-            .header("content-type", "application/json")
-            .header("content-length", body.len().to_string())
-            .body(Body::from(body))
-            .unwrap();
-        small.send(request).await.assert_error(413, "413-request-too-large");
+        let declared = |path: &str, body: String| {
+            small
+                .request(Method::POST, path)
+                .header("content-type", "application/json")
+                .header("content-length", body.len().to_string())
+                .body(Body::from(body))
+                .unwrap()
+        };
+        let limit = small.config.max_body_bytes;
+        let over = declared("/customers", customer_body_of(2 * limit));
+        small.send(over).await.assert_error(413, "413-request-too-large");
         // Under the limit, the same route works.
-        let body = customer_body_of(small.config.max_body_bytes / 2);
-        let request = small
-            .request(Method::POST, "/v1/customers")
-            .header("content-type", "application/json")
-            .header("content-length", body.len().to_string())
-            .body(Body::from(body))
-            .unwrap();
-        assert_eq!(small.send(request).await.status, StatusCode::CREATED);
+        let under = declared("/v1/customers", customer_body_of(limit / 2));
+        assert_eq!(small.send(under).await.status, StatusCode::CREATED);
         assert_eq!(customer_count(&small).await, 1, "only the small body was stored");
         small.stop().await;
     }

@@ -102,7 +102,7 @@ on_both_persistent_stores! {
             let id = customer["id"].as_str().unwrap().to_owned();
             let invoice = first.invoice(&id, false).await["id"].as_str().unwrap().to_owned();
             let subscription = first.subscription(&id).await["id"].as_str().unwrap().to_owned();
-            assert_eq!(first.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+            first.delete_customer(&id).await;
             owned.push((id, invoice, subscription));
         }
         first.stop().await;
@@ -134,7 +134,7 @@ on_both_persistent_stores! {
         let customer = app.customer(None).await;
         let id = customer["id"].as_str().unwrap().to_owned();
         let invoice = app.invoice(&id, false).await;
-        assert_eq!(app.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+        app.delete_customer(&id).await;
         store.execute(match store.kind {
             Kind::Sqlite => "CREATE TRIGGER planted_fault BEFORE UPDATE ON invoices \
                              BEGIN SELECT RAISE(ABORT, 'planted fault'); END;",
@@ -194,10 +194,7 @@ async fn two_instances_on_one_postgres_database_share_the_cascades_and_run_each_
         let id = customer["id"].as_str().unwrap().to_owned();
         a.invoice(&id, false).await;
         a.subscription(&id).await;
-        assert_eq!(
-            a.delete(&format!("/customers/{id}")).await.status,
-            StatusCode::NO_CONTENT
-        );
+        a.delete_customer(&id).await;
     }
     let past_due = crate::support::DELAY + Duration::from_secs(1);
     a.clock.advance(past_due);
@@ -244,7 +241,7 @@ on_both_persistent_stores! {
         drop(blocker);
 
         assert!(app.store.deletion_jobs(&app.account()).await.unwrap().is_empty(), "nothing half done");
-        assert_eq!(app.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+        app.delete_customer(&id).await;
         app.stop().await;
     }
 }

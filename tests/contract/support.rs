@@ -243,6 +243,18 @@ impl TestApp {
         response.created()
     }
 
+    /// Deletes a customer, asserting Orb's answer: 204 with an empty body.
+    pub async fn delete_customer(&self, id: &str) {
+        let response = self.delete(&format!("/customers/{id}")).await;
+        assert_eq!(
+            response.status,
+            StatusCode::NO_CONTENT,
+            "{}",
+            String::from_utf8_lossy(&response.bytes)
+        );
+        assert!(response.bytes.is_empty(), "204 has an empty body");
+    }
+
     /// Moves time past the deletion delay and runs every due cascade now.
     pub async fn finish_deletions(&self) {
         self.clock.advance(DELAY + Duration::from_secs(1));
@@ -515,4 +527,19 @@ pub fn title_of(type_suffix: &str) -> &'static str {
         "500-internal-server-error" => "Internal server error",
         other => panic!("no such Orb error type: {other}"),
     }
+}
+
+/// Walks every page from `path` and asserts the page sizes, and that each id in `created`
+/// appears exactly once and nothing else appears.
+pub async fn assert_pages_visit_each_once(
+    app: &TestApp,
+    path: &str,
+    created: &std::collections::HashSet<String>,
+    expected_sizes: &[usize],
+) {
+    let (seen, sizes) = walk_pages(app, path).await;
+    assert_eq!(sizes, expected_sizes, "page sizes of {path}");
+    assert_eq!(seen.len(), created.len(), "no id is seen twice");
+    let seen: std::collections::HashSet<String> = seen.into_iter().collect();
+    assert_eq!(&seen, created, "each created id exactly once");
 }
