@@ -27,6 +27,9 @@ impl Resource for Customers {
     const KIND: &'static str = "Customer";
 }
 
+/// The name this module's list carries in its cursors.
+const LIST: &str = "customers";
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/customers", get(list).post(create))
@@ -222,7 +225,7 @@ async fn list(
     query: QueryParams,
 ) -> ApiResult<Json<Page<CustomerView>>> {
     let filter = CustomerFilter {
-        page: query.page()?,
+        page: query.page(LIST)?,
         created_gte: query.datetime("created_at[gte]")?,
         created_gt: query.datetime("created_at[gt]")?,
         created_lt: query.datetime("created_at[lt]")?,
@@ -232,7 +235,7 @@ async fn list(
         .store
         .list_customers(account.as_str(), &filter)
         .await?;
-    Ok(Json(page_body(&page, |customer| {
+    Ok(Json(page_body(LIST, &page, |customer| {
         CustomerView::from(customer)
     })))
 }

@@ -208,21 +208,22 @@ impl QueryParams {
         }
     }
 
-    /// `limit` and `cursor` together.
-    pub fn page(&self) -> ApiResult<PageRequest> {
+    /// `limit` and `cursor` together, for the list named `list` (`"customers"`, …).
+    pub fn page(&self, list: &str) -> ApiResult<PageRequest> {
         Ok(PageRequest {
             limit: self.limit()?,
-            before: self.cursor()?,
+            before: self.cursor(list)?,
         })
     }
 
-    /// `cursor`: the keyset position a previous page handed out.
-    pub fn cursor(&self) -> ApiResult<Option<i64>> {
+    /// `cursor`: the keyset position a previous page of the same list handed out. A cursor from
+    /// another list, or one this server never issued, is a validation error.
+    pub fn cursor(&self, list: &str) -> ApiResult<Option<i64>> {
         self.one("cursor")?
             .filter(|text| !text.is_empty())
             .map(|text| {
-                decode_cursor(text).ok_or_else(|| {
-                    ApiError::invalid("cursor", "is not a cursor this server issued")
+                decode_cursor(list, text).ok_or_else(|| {
+                    ApiError::invalid("cursor", format!("is not a cursor of the {list} list"))
                 })
             })
             .transpose()
@@ -240,29 +241,31 @@ impl QueryParams {
     }
 }
 
-/// A store page as Orb's page envelope, each item shown with `show`.
+/// A store page of the list named `list` as Orb's page envelope, each item shown with `show`.
 pub fn page_body<T, U: serde::Serialize>(
+    list: &str,
     page: &crate::store::Page<T>,
     show: impl Fn(&T) -> U,
 ) -> objects::Page<U> {
     objects::Page::new(
         page.items.iter().map(show).collect(),
-        page.next.map(encode_cursor),
+        page.next.map(|position| encode_cursor(list, position)),
     )
 }
 
-/// Cursors are opaque to clients: base64 of the keyset position.
-pub fn encode_cursor(position: i64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("p{position}"))
+/// Cursors are opaque to clients: base64 of the list's name and the keyset position.
+pub fn encode_cursor(list: &str, position: i64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{list}:{position}"))
 }
 
-fn decode_cursor(text: &str) -> Option<i64> {
+fn decode_cursor(list: &str, text: &str) -> Option<i64> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text)
         .ok()?;
     let position = std::str::from_utf8(&bytes)
         .ok()?
-        .strip_prefix('p')?
+        .strip_prefix(list)?
+        .strip_prefix(':')?
         .parse()
         .ok()?;
     (position > 0).then_some(position)

@@ -27,6 +27,9 @@ impl Resource for Invoices {
     const KIND: &'static str = "Invoice";
 }
 
+/// The name this module's list carries in its cursors.
+const LIST: &str = "invoices";
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/invoices", get(list).post(create))
@@ -202,7 +205,7 @@ async fn list(
     if statuses.is_empty() {
         statuses = DEFAULT_STATUSES.to_vec();
     }
-    let page = query.page()?;
+    let page = query.page(LIST)?;
     let filter = p.finish(|| {
         Some(InvoiceFilter {
             page,
@@ -211,7 +214,7 @@ async fn list(
         })
     })?;
     let page = state.store.list_invoices(account.as_str(), &filter).await?;
-    Ok(Json(page_body(&page, InvoiceObject::new)))
+    Ok(Json(page_body(LIST, &page, InvoiceObject::new)))
 }
 
 async fn transition(

@@ -28,6 +28,9 @@ impl Resource for Subscriptions {
     const KIND: &'static str = "Subscription";
 }
 
+/// The name this module's list carries in its cursors.
+const LIST: &str = "subscriptions";
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/subscriptions", get(list).post(create))
@@ -116,7 +119,7 @@ async fn list(
         status
     });
     let filter = SubscriptionFilter {
-        page: query.page()?,
+        page: query.page(LIST)?,
         customer_ids: query.many("customer_id")?.to_vec(),
         external_customer_ids: query.many("external_customer_id")?.to_vec(),
         status,
@@ -126,7 +129,7 @@ async fn list(
         .store
         .list_subscriptions(account.as_str(), &filter)
         .await?;
-    Ok(Json(page_body(&page, |(subscription, customer)| {
+    Ok(Json(page_body(LIST, &page, |(subscription, customer)| {
         SubscriptionObject::new(subscription, customer)
     })))
 }

@@ -591,3 +591,20 @@ on_both_stores! {
         assert_eq!(app.get("/v1/customers").await.status, StatusCode::OK);
     }
 }
+
+on_both_stores! {
+    /// A cursor belongs to the list that issued it: handed to another list it is refused, not
+    /// read as a position there.
+    async fn a_cursor_from_another_list_is_a_validation_error(app) {
+        for _ in 0..2 {
+            app.customer(None).await;
+        }
+        let page = app.get("/customers?limit=1").await.json();
+        let cursor = page["pagination_metadata"]["next_cursor"].as_str().expect("a next page").to_owned();
+        let cursor = crate::support::encode(&cursor);
+        assert_eq!(app.get(&format!("/customers?limit=1&cursor={cursor}")).await.status, StatusCode::OK);
+        for list in ["/invoices", "/subscriptions"] {
+            app.get(&format!("{list}?cursor={cursor}")).await.assert_validation(&["cursor"]);
+        }
+    }
+}
