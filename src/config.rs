@@ -77,6 +77,46 @@ pub struct Config {
     /// Longest a shutdown waits for in-flight requests.
     #[arg(long, env = "ORB_MOCK_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
+
+    /// Longest a client may take to send a request's headers (also how long an idle keep-alive
+    /// connection stays open); a slower connection is closed. `0s` turns it off.
+    #[arg(long, env = "ORB_MOCK_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Per-account request budget on Orb's routes, `N/s` or `N/m` (e.g. `100/s`); over it, a
+    /// request is answered 429 with `Retry-After`. Unset: no limit.
+    #[arg(long, env = "ORB_MOCK_RATE_LIMIT", value_parser = parse_rate_limit)]
+    pub rate_limit: Option<RateLimit>,
+
+    /// How many requests the journal (`GET /_mock/requests`) keeps per account; the oldest are
+    /// dropped. `0` turns the journal off.
+    #[arg(long, env = "ORB_MOCK_JOURNAL_SIZE", default_value_t = 1000)]
+    pub journal_size: usize,
+
+    /// A fixtures file loaded at start-up: `{"accounts": {"<API key>": <fixtures document>}}`
+    /// (the document `POST /_mock/fixtures` takes). Any bad entry stops the start.
+    #[arg(long, env = "ORB_MOCK_FIXTURES")]
+    pub fixtures: Option<std::path::PathBuf>,
+}
+
+/// A request budget: `count` requests per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub count: std::num::NonZeroU32,
+    pub per: Duration,
+}
+
+/// `100/s` or `600/m`.
+pub fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+    let invalid = || format!("{text:?} is not a rate like 100/s or 600/m (a positive count)");
+    let (count, unit) = text.trim().split_once('/').ok_or_else(invalid)?;
+    let count = count.trim().parse().map_err(|_| invalid())?;
+    let per = match unit.trim() {
+        "s" => Duration::from_secs(1),
+        "m" => Duration::from_secs(60),
+        _ => return Err(invalid()),
+    };
+    Ok(RateLimit { count, per })
 }
 
 impl Config {

@@ -8,8 +8,11 @@
 pub mod cascade;
 pub mod clock;
 pub mod config;
+#[cfg(debug_assertions)]
+pub mod failpoint;
 pub mod healthcheck;
 pub mod http;
 pub mod mock;
+pub mod openapi;
 pub mod server;
 pub mod store;

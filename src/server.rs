@@ -5,6 +5,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +23,8 @@ use crate::store::{redact_url, ConnectOptions, Store, StoreError};
 pub enum ServeError {
     #[error("could not open the store {url}: {source}")]
     Store { url: String, source: StoreError },
+    #[error("could not load fixtures: {0}")]
+    Fixtures(#[from] crate::mock::fixtures::FileError),
     #[error("HTTP server failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -61,6 +66,18 @@ impl App {
                 url: redact_url(&config.database_url),
                 source,
             })?;
+        if let Some(path) = &config.fixtures {
+            let loaded = crate::mock::fixtures::load_file(&store, path, clock.now()).await;
+            match loaded {
+                Ok(count) => {
+                    tracing::info!(file = %path.display(), resources = count, "fixtures loaded")
+                }
+                Err(err) => {
+                    store.close().await;
+                    return Err(err.into());
+                }
+            }
+        }
         Ok(App::with_store(store, config, clock, worker))
     }
 
@@ -91,6 +108,10 @@ impl App {
                 max_body_bytes: config.max_body_bytes,
                 request_timeout: config.request_timeout,
             }),
+            control: Arc::new(crate::mock::Control::new(
+                config.journal_size,
+                config.rate_limit,
+            )),
         };
         App {
             state,
@@ -104,33 +125,57 @@ impl App {
     }
 
     /// Serves on `listener` until `shutdown` resolves, then shuts down in order.
+    ///
+    /// Connections are served by hyper's HTTP/1.1 server directly (axum::serve offers no
+    /// header-read timeout): a client that has not sent its headers within
+    /// `--header-read-timeout` is disconnected, and headers over [`MAX_HEADER_BYTES`] get 431.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
         config: &Config,
     ) -> Result<(), ServeError> {
-        let stop_http = CancellationToken::new();
-        let graceful = stop_http.clone();
-        let serving = axum::serve(listener, self.router())
-            .with_graceful_shutdown(async move { graceful.cancelled().await });
-        let server = tokio::spawn(async move { serving.await });
-        shutdown.await;
+        let router = self.router();
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(
+                (!config.header_read_timeout.is_zero()).then_some(config.header_read_timeout),
+            )
+            .max_header_size(MAX_HEADER_BYTES);
+        let graceful = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(err) => {
+                        accept_failed(err).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let service = TowerToHyperService::new(router.clone());
+            let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::debug!(error = %err, "connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
         tracing::info!("shutting down: no new connections; finishing in-flight requests");
-        stop_http.cancel();
-        let served = match tokio::time::timeout(config.shutdown_timeout, server).await {
-            Ok(Ok(result)) => result.map_err(ServeError::Io),
-            Ok(Err(join)) => Err(ServeError::Io(std::io::Error::other(join))),
-            Err(_) => {
-                tracing::warn!(
-                    "in-flight requests did not finish within {:?}; closing them",
-                    config.shutdown_timeout
-                );
-                Ok(())
-            }
-        };
+        if tokio::time::timeout(config.shutdown_timeout, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "in-flight requests did not finish within {:?}; closing them",
+                config.shutdown_timeout
+            );
+        }
         self.stop().await;
-        served
+        Ok(())
     }
 
     /// Stops the worker (after its current job) and closes the store.
@@ -144,6 +189,25 @@ impl App {
         self.state.store.close().await;
         tracing::info!("stopped");
     }
+}
+
+/// Largest request head (request line and headers) accepted; a larger one is answered 431 and
+/// the connection closed.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// A failed `accept`: a connection that vanished before it was accepted is nothing; anything
+/// else (such as running out of file descriptors) is logged and waited out, so that the loop
+/// does not spin.
+async fn accept_failed(err: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %err, "accepting a connection failed; retrying in 1 s");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 }
 
 /// Resolves on SIGINT or SIGTERM.

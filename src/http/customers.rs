@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{page_body, Account, Body, PathId, QueryParams, Resource};
@@ -45,7 +46,7 @@ pub fn router() -> Router<AppState> {
 
 /// A customer as fetch and list show it: the full object, or `{"id", "deleted": true}` while
 /// its deletion is in progress (SPEC §5.5).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum CustomerView {
     Live(Box<CustomerObject>),
@@ -63,32 +64,31 @@ impl From<&Customer> for CustomerView {
     }
 }
 
-#[derive(Deserialize)]
-struct CreateCustomer {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct CreateCustomer {
+    #[schema(required = true, value_type = String, max_length = 4096, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     name: Option<String>,
+    #[schema(required = true, value_type = String, format = Email, pattern = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
     email: Option<String>,
     external_customer_id: Option<String>,
+    #[schema(pattern = "^[A-Za-z]{3,8}$")]
     currency: Option<String>,
     timezone: Option<String>,
     metadata: Option<BTreeMap<String, Option<String>>>,
 }
 
-async fn create(
-    State(state): State<AppState>,
-    account: Account,
-    Body(body): Body<CreateCustomer>,
-) -> ApiResult<Response> {
-    let mut problems = Problems::default();
-    let name = problems.require("name", body.name);
-    let name = problems.text("name", name, true);
-    let email = problems.require("email", body.email);
-    let email = problems.email("email", email);
-    let external_customer_id =
-        problems.text("external_customer_id", body.external_customer_id, true);
-    let currency = problems.currency("currency", body.currency);
-    let timezone = problems.text("timezone", body.timezone, true);
-    let metadata = problems.new_metadata("metadata", body.metadata);
-    let new = problems.finish(|| {
+impl CreateCustomer {
+    /// The customer this body asks for, or the problems with it (also used by fixtures).
+    pub(crate) fn validate(self, problems: &mut Problems) -> Option<NewCustomer> {
+        let name = problems.require("name", self.name);
+        let name = problems.text("name", name, true);
+        let email = problems.require("email", self.email);
+        let email = problems.email("email", email);
+        let external_customer_id =
+            problems.text("external_customer_id", self.external_customer_id, true);
+        let currency = problems.currency("currency", self.currency);
+        let timezone = problems.text("timezone", self.timezone, true);
+        let metadata = problems.new_metadata("metadata", self.metadata);
         Some(NewCustomer {
             id: None,
             name: name?,
@@ -98,7 +98,17 @@ async fn create(
             timezone,
             metadata,
         })
-    })?;
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    account: Account,
+    Body(body): Body<CreateCustomer>,
+) -> ApiResult<Response> {
+    let mut problems = Problems::default();
+    let new = body.validate(&mut problems);
+    let new = problems.finish(|| new)?;
     let customer = state
         .store
         .create_customer(account.as_str(), new, state.clock.now())
@@ -146,10 +156,19 @@ fn not_found(by: &CustomerRef) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
-struct UpdateCustomer {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct UpdateCustomer {
+    #[schema(
+        max_length = 4096,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     name: Option<String>,
+    #[schema(format = Email, pattern = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
     email: Option<String>,
+    /// Can be set only while the customer has none.
+    currency: Option<String>,
+    /// Can be set only while the customer has none.
+    external_customer_id: Option<String>,
     /// `Some(None)` is an explicit `"metadata": null`, which clears every key.
     #[serde(default, deserialize_with = "explicit_null")]
     metadata: Option<Option<BTreeMap<String, Option<String>>>>,
@@ -199,6 +218,9 @@ async fn apply_update(
     let mut problems = Problems::default();
     let name = problems.text("name", body.name, true);
     let email = problems.email("email", body.email);
+    let currency = problems.currency("currency", body.currency);
+    let external_customer_id =
+        problems.text("external_customer_id", body.external_customer_id, true);
     let (metadata, clear_metadata) = match body.metadata {
         Some(None) => (None, true),
         Some(Some(map)) => (problems.metadata("metadata", Some(map)), false),
@@ -210,6 +232,8 @@ async fn apply_update(
             email,
             metadata,
             clear_metadata,
+            currency,
+            external_customer_id,
         })
     })?;
     let customer = state

@@ -9,6 +9,7 @@
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::store::StoreError;
 
@@ -118,6 +119,55 @@ impl ErrorKind {
         self.describe().0
     }
 
+    /// Every kind, in the table's order.
+    pub const ALL: [ErrorKind; 13] = {
+        use ErrorKind::*;
+        [
+            ConstraintViolation,
+            DuplicateResourceCreation,
+            RequestValidation,
+            FeatureNotAvailable,
+            Authentication,
+            ResourceNotFound,
+            UrlNotFound,
+            ResourceConflict,
+            RequestTooLarge,
+            ResourceTooLarge,
+            TooManyResults,
+            TooManyRequests,
+            InternalServerError,
+        ]
+    };
+
+    /// The kind whose type URI ends in `suffix` (`413-too-many-results`).
+    pub fn from_suffix(suffix: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL
+            .into_iter()
+            .find(|kind| kind.describe().1 == suffix)
+    }
+
+    /// The usual kind for a documented status, for injected errors that name only a status:
+    /// the first kind in the table with that status (400 is a request-validation error, 413
+    /// a request-too-large one).
+    pub fn for_status(status: u16) -> Option<ErrorKind> {
+        if status == 400 {
+            return Some(ErrorKind::RequestValidation);
+        }
+        ErrorKind::ALL
+            .into_iter()
+            .find(|kind| kind.describe().0.as_u16() == status)
+    }
+
+    /// The documented statuses, for error messages.
+    pub fn documented_statuses() -> Vec<u16> {
+        let mut statuses: Vec<u16> = ErrorKind::ALL
+            .into_iter()
+            .map(|kind| kind.describe().0.as_u16())
+            .collect();
+        statuses.dedup();
+        statuses
+    }
+
     /// The full type URI, e.g. `https://docs.withorb.com/reference/error-responses#404-url-not-found`.
     pub fn type_uri(self) -> String {
         format!("{TYPE_PREFIX}{}", self.describe().1)
@@ -195,7 +245,7 @@ impl ApiError {
 }
 
 /// The wire shape of every Orb error.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     #[serde(rename = "type")]
     pub type_uri: String,

@@ -42,8 +42,23 @@ impl FromRequestParts<AppState> for Account {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Account> {
+        // The front middleware has already resolved it on Orb's routes.
+        if let Some(account) = parts.extensions.get::<Account>() {
+            return Ok(account.clone());
+        }
+        Account::from_headers(&parts.headers, &state.config)
+    }
+}
+
+impl Account {
+    /// The account a request's `Authorization: Bearer <key>` names, or a 401 saying what is
+    /// wrong with it.
+    pub fn from_headers(
+        headers: &axum::http::HeaderMap,
+        config: &super::ApiConfig,
+    ) -> ApiResult<Account> {
         let unauthenticated = |detail: &str| ApiError::Authentication(detail.to_owned());
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+        let header = headers.get(AUTHORIZATION).ok_or_else(|| {
             unauthenticated("Missing Authorization header; send `Authorization: Bearer <API key>`.")
         })?;
         let header = header
@@ -60,7 +75,7 @@ impl FromRequestParts<AppState> for Account {
         if token.is_empty() {
             return Err(unauthenticated("The bearer token is empty."));
         }
-        if !state.config.api_keys.is_empty() && !state.config.api_keys.iter().any(|k| k == token) {
+        if !config.api_keys.is_empty() && !config.api_keys.iter().any(|k| k == token) {
             return Err(unauthenticated("The API key is not valid."));
         }
         Ok(Account::from_token(token))
@@ -168,6 +183,15 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     }
 }
 
+/// A query value with a NUL byte is a validation error: no store holds one, and PostgreSQL
+/// refuses it in any text parameter (found by schemathesis as a 500 on list filters).
+fn no_nul<'a>(key: &str, value: &'a str) -> ApiResult<&'a str> {
+    if value.contains('\0') {
+        return Err(ApiError::invalid(key, "must not contain NUL characters"));
+    }
+    Ok(value)
+}
+
 /// Default and bounds of `limit` on every list (SPEC §4).
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
@@ -177,7 +201,7 @@ impl QueryParams {
     pub fn one(&self, key: &str) -> ApiResult<Option<&str>> {
         match self.0.get(key).map(Vec::as_slice) {
             None | Some([]) => Ok(None),
-            Some([value]) => Ok(Some(value.as_str())),
+            Some([value]) => Ok(Some(no_nul(key, value)?)),
             Some(_) => Err(ApiError::invalid(key, "must be given at most once")),
         }
     }
@@ -190,6 +214,9 @@ impl QueryParams {
                 key,
                 format!("takes at most {MAX_LIMIT} values"),
             ));
+        }
+        for value in values {
+            no_nul(key, value)?;
         }
         Ok(values)
     }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::error::ApiResult;
 use super::extract::{page_body, Account, Body, PathId, QueryParams, Resource};
@@ -39,80 +40,101 @@ pub fn router() -> Router<AppState> {
         .route("/invoices/{invoice_id}/mark_paid", post(mark_paid))
 }
 
-#[derive(Deserialize)]
-struct CreateInvoice {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct CreateInvoice {
     customer_id: Option<String>,
     external_customer_id: Option<String>,
+    #[schema(required = true, value_type = String, pattern = "^[A-Za-z]{3,8}$")]
     currency: Option<String>,
+    #[schema(required = true, value_type = String, format = DateTime)]
     invoice_date: Option<String>,
+    #[schema(format = DateTime)]
     due_date: Option<String>,
     net_terms: Option<i64>,
     memo: Option<String>,
     metadata: Option<BTreeMap<String, Option<String>>>,
     will_auto_issue: Option<bool>,
+    #[schema(required = true, value_type = Vec<CreateLineItem>)]
     line_items: Option<Vec<CreateLineItem>>,
 }
 
-#[derive(Deserialize)]
-struct CreateLineItem {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct CreateLineItem {
+    #[schema(required = true, value_type = String, max_length = 4096, pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     name: Option<String>,
     item_id: Option<String>,
+    #[schema(required = true, value_type = f64, minimum = 0)]
     quantity: Option<serde_json::Value>,
+    #[schema(required = true, value_type = UnitConfig)]
     unit_config: Option<UnitConfig>,
+    #[schema(required = true, value_type = String, format = DateTime)]
     start_date: Option<String>,
+    #[schema(required = true, value_type = String, format = DateTime)]
     end_date: Option<String>,
     model_type: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct UnitConfig {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct UnitConfig {
+    #[schema(required = true, value_type = String, pattern = r"^-?[0-9]{1,9}(\.[0-9]{1,4})?$")]
     unit_amount: Option<serde_json::Value>,
 }
 
 /// Most line items one invoice may carry.
 const MAX_LINE_ITEMS: usize = 100;
 
+impl CreateInvoice {
+    /// The invoice this body asks for, or the problems with it (also used by fixtures).
+    pub(crate) fn validate(self, p: &mut Problems) -> Option<NewInvoice> {
+        let customer = p.customer_ref(self.customer_id, self.external_customer_id);
+        let currency = p.require("currency", self.currency);
+        let currency = p.currency("currency", currency);
+        let invoice_date = p.require("invoice_date", self.invoice_date);
+        let invoice_date = p.datetime("invoice_date", invoice_date);
+        let due_date = p.datetime("due_date", self.due_date);
+        let net_terms = self.net_terms.unwrap_or(0);
+        if !(0..=3650).contains(&net_terms) {
+            p.push("net_terms", "must be a number of days from 0 to 3650");
+        }
+        let memo = p.text("memo", self.memo, false);
+        let metadata = p.new_metadata("metadata", self.metadata);
+        let lines = p.require("line_items", self.line_items).unwrap_or_default();
+        if lines.len() > MAX_LINE_ITEMS {
+            p.push("line_items", format!("at most {MAX_LINE_ITEMS} line items"));
+        }
+        let line_items: Vec<Option<NewLineItem>> = lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, line)| line_item(p, i, line))
+            .collect();
+        (|| {
+            let invoice_date = invoice_date?;
+            Some(NewInvoice {
+                id: None,
+                status: None,
+                customer: customer?,
+                currency: currency?,
+                due_date: due_date
+                    .or_else(|| Some(invoice_date + chrono::Duration::days(net_terms))),
+                invoice_date,
+                net_terms,
+                memo,
+                metadata,
+                will_auto_issue: self.will_auto_issue.unwrap_or(false),
+                line_items: line_items.into_iter().collect::<Option<Vec<_>>>()?,
+            })
+        })()
+    }
+}
+
 async fn create(
     State(state): State<AppState>,
     account: Account,
     Body(body): Body<CreateInvoice>,
 ) -> ApiResult<Response> {
-    let mut p = Problems::default();
-    let customer = p.customer_ref(body.customer_id, body.external_customer_id);
-    let currency = p.require("currency", body.currency);
-    let currency = p.currency("currency", currency);
-    let invoice_date = p.require("invoice_date", body.invoice_date);
-    let invoice_date = p.datetime("invoice_date", invoice_date);
-    let due_date = p.datetime("due_date", body.due_date);
-    let net_terms = body.net_terms.unwrap_or(0);
-    if !(0..=3650).contains(&net_terms) {
-        p.push("net_terms", "must be a number of days from 0 to 3650");
-    }
-    let memo = p.text("memo", body.memo, false);
-    let metadata = p.new_metadata("metadata", body.metadata);
-    let lines = p.require("line_items", body.line_items).unwrap_or_default();
-    if lines.len() > MAX_LINE_ITEMS {
-        p.push("line_items", format!("at most {MAX_LINE_ITEMS} line items"));
-    }
-    let line_items: Vec<Option<NewLineItem>> = lines
-        .into_iter()
-        .enumerate()
-        .map(|(i, line)| line_item(&mut p, i, line))
-        .collect();
-    let new = p.finish(|| {
-        let invoice_date = invoice_date?;
-        Some(NewInvoice {
-            customer: customer?,
-            currency: currency?,
-            due_date: due_date.or_else(|| Some(invoice_date + chrono::Duration::days(net_terms))),
-            invoice_date,
-            net_terms,
-            memo,
-            metadata,
-            will_auto_issue: body.will_auto_issue.unwrap_or(false),
-            line_items: line_items.into_iter().collect::<Option<Vec<_>>>()?,
-        })
-    })?;
+    let mut problems = Problems::default();
+    let new = body.validate(&mut problems);
+    let new = problems.finish(|| new)?;
     let invoice = state
         .store
         .create_invoice(account.as_str(), new, state.clock.now())
@@ -231,8 +253,8 @@ async fn transition(
     Ok(Json(InvoiceObject::new(&invoice)))
 }
 
-#[derive(Deserialize)]
-struct IssueInvoice {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct IssueInvoice {
     /// Accepted for compatibility; orb-mock always issues synchronously.
     #[allow(dead_code)]
     synchronous: Option<bool>,
@@ -255,8 +277,9 @@ async fn void(
     transition(&state, &account, &invoice_id, InvoiceTransition::Void).await
 }
 
-#[derive(Deserialize)]
-struct MarkPaid {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct MarkPaid {
+    #[schema(required = true, value_type = String, format = Date)]
     payment_received_date: Option<String>,
     external_id: Option<String>,
     notes: Option<String>,

@@ -4,6 +4,8 @@
 pub mod customers;
 pub mod error;
 pub mod extract;
+pub mod front;
+pub mod idempotency;
 pub mod invoices;
 pub mod objects;
 pub mod orb_routes;
@@ -13,11 +15,10 @@ pub mod validate;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header::CONTENT_LENGTH;
-use axum::http::{HeaderName, Method, Uri};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use axum::middleware;
+use axum::response::IntoResponse;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -38,6 +39,8 @@ pub struct AppState {
     pub clock: Clock,
     pub waker: Waker,
     pub config: Arc<ApiConfig>,
+    /// The control surface's in-memory state (journal, faults, rate budgets).
+    pub control: Arc<mock::Control>,
 }
 
 /// The settings handlers need (a subset of [`crate::config::Config`]).
@@ -49,9 +52,6 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
 }
-
-const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
-const MAX_IDEMPOTENCY_KEY: usize = 64;
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
@@ -65,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mock::router())
         .fallback(fallback)
         .method_not_allowed_fallback(fallback)
-        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::from_fn_with_state(state.clone(), front::front))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(
             // One line per request at INFO (method, path, status, latency); RUST_LOG=warn
@@ -83,45 +83,6 @@ pub fn router(state: AppState) -> Router {
             .into_response()
         }))
         .with_state(state)
-}
-
-/// Checks that apply before any handler, and the headers every answer carries:
-/// a declared body over the limit is refused before it is read (a chunked one is cut off by
-/// `DefaultBodyLimit` while it is read); an `Idempotency-Key` over 64 characters is a
-/// validation error, and a valid one is echoed; a request that outlives the request timeout is
-/// answered with a transient 500 instead of hanging.
-async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limit = state.config.max_body_bytes;
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return ApiError::RequestTooLarge { limit }.into_response();
-    }
-    let key = request.headers().get(IDEMPOTENCY_KEY).cloned();
-    if let Some(key) = &key {
-        if key.len() > MAX_IDEMPOTENCY_KEY {
-            return ApiError::invalid(
-                "Idempotency-Key",
-                format!("must be at most {MAX_IDEMPOTENCY_KEY} characters"),
-            )
-            .into_response();
-        }
-    }
-    let mut response =
-        match tokio::time::timeout(state.config.request_timeout, next.run(request)).await {
-            Ok(response) => response,
-            Err(_) => ApiError::Timeout(format!(
-                "The request did not finish within {:?}. Please retry.",
-                state.config.request_timeout
-            ))
-            .into_response(),
-        };
-    if let Some(key) = key {
-        response.headers_mut().insert(IDEMPOTENCY_KEY, key);
-    }
-    response
 }
 
 /// The Orb resource path of a request path: without the `/v1` prefix, which is optional.

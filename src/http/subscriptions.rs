@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::error::ApiResult;
 use super::extract::{page_body, Account, Body, PathId, QueryParams, Resource};
@@ -38,12 +39,13 @@ pub fn router() -> Router<AppState> {
         .route("/subscriptions/{subscription_id}/cancel", post(cancel))
 }
 
-#[derive(Deserialize)]
-struct CreateSubscription {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct CreateSubscription {
     customer_id: Option<String>,
     external_customer_id: Option<String>,
     plan_id: Option<String>,
     external_plan_id: Option<String>,
+    #[schema(format = DateTime)]
     start_date: Option<String>,
     net_terms: Option<i64>,
     auto_collection: Option<bool>,
@@ -51,39 +53,49 @@ struct CreateSubscription {
     metadata: Option<BTreeMap<String, Option<String>>>,
 }
 
+impl CreateSubscription {
+    /// The subscription this body asks for, or the problems with it (also used by fixtures).
+    pub(crate) fn validate(self, p: &mut Problems) -> Option<NewSubscription> {
+        let customer = p.customer_ref(self.customer_id, self.external_customer_id);
+        let plan_id = p.text("plan_id", self.plan_id, true);
+        let external_plan_id = p.text("external_plan_id", self.external_plan_id, true);
+        if plan_id.is_none() && external_plan_id.is_none() {
+            p.push("plan_id", "one of plan_id or external_plan_id is required");
+        }
+        let start_date = p.datetime("start_date", self.start_date);
+        if self
+            .net_terms
+            .is_some_and(|days| !(0..=3650).contains(&days))
+        {
+            p.push("net_terms", "must be a number of days from 0 to 3650");
+        }
+        let memo = p.text("default_invoice_memo", self.default_invoice_memo, false);
+        let metadata = p.new_metadata("metadata", self.metadata);
+        (|| {
+            Some(NewSubscription {
+                id: None,
+                ended: false,
+                customer: customer?,
+                plan_id: plan_id.unwrap_or_else(new_id),
+                external_plan_id,
+                start_date,
+                net_terms: self.net_terms,
+                auto_collection: self.auto_collection,
+                default_invoice_memo: memo,
+                metadata,
+            })
+        })()
+    }
+}
+
 async fn create(
     State(state): State<AppState>,
     account: Account,
     Body(body): Body<CreateSubscription>,
 ) -> ApiResult<Response> {
-    let mut p = Problems::default();
-    let customer = p.customer_ref(body.customer_id, body.external_customer_id);
-    let plan_id = p.text("plan_id", body.plan_id, true);
-    let external_plan_id = p.text("external_plan_id", body.external_plan_id, true);
-    if plan_id.is_none() && external_plan_id.is_none() {
-        p.push("plan_id", "one of plan_id or external_plan_id is required");
-    }
-    let start_date = p.datetime("start_date", body.start_date);
-    if body
-        .net_terms
-        .is_some_and(|days| !(0..=3650).contains(&days))
-    {
-        p.push("net_terms", "must be a number of days from 0 to 3650");
-    }
-    let memo = p.text("default_invoice_memo", body.default_invoice_memo, false);
-    let metadata = p.new_metadata("metadata", body.metadata);
-    let new = p.finish(|| {
-        Some(NewSubscription {
-            customer: customer?,
-            plan_id: plan_id.unwrap_or_else(new_id),
-            external_plan_id,
-            start_date,
-            net_terms: body.net_terms,
-            auto_collection: body.auto_collection,
-            default_invoice_memo: memo,
-            metadata,
-        })
-    })?;
+    let mut problems = Problems::default();
+    let new = body.validate(&mut problems);
+    let new = problems.finish(|| new)?;
     let (subscription, customer) = state
         .store
         .create_subscription(account.as_str(), new, state.clock.now())
@@ -134,9 +146,11 @@ async fn list(
     })))
 }
 
-#[derive(Deserialize)]
-struct Cancel {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct Cancel {
+    #[schema(required = true, value_type = String, pattern = "^(immediate|end_of_subscription_term|requested_date)$")]
     cancel_option: Option<String>,
+    #[schema(format = DateTime)]
     cancellation_date: Option<String>,
 }
 

@@ -26,11 +26,31 @@ pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
 /// The problems found so far.
 #[derive(Debug, Default)]
-pub struct Problems(Vec<String>);
+pub struct Problems {
+    found: Vec<String>,
+    /// Put before every field name: where in a larger document the checked value sits
+    /// (`customers[3].` in a fixtures document).
+    prefix: String,
+}
 
 impl Problems {
     pub fn push(&mut self, field: &str, problem: impl std::fmt::Display) {
-        self.0.push(format!("{field}: {problem}"));
+        self.found
+            .push(format!("{}{field}: {problem}", self.prefix));
+    }
+
+    /// Runs `check` with every field it names placed under `prefix`.
+    pub fn within<T>(&mut self, prefix: &str, check: impl FnOnce(&mut Problems) -> T) -> T {
+        let nested = format!("{}{prefix}", self.prefix);
+        let outer = std::mem::replace(&mut self.prefix, nested);
+        let value = check(self);
+        self.prefix = outer;
+        value
+    }
+
+    /// Whether nothing is wrong so far.
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty()
     }
 
     /// A present value, or a "field required" problem.
@@ -212,8 +232,8 @@ impl Problems {
 
     /// The validated value, or every problem found.
     pub fn finish<T>(self, value: impl FnOnce() -> Option<T>) -> ApiResult<T> {
-        if !self.0.is_empty() {
-            return Err(ApiError::Validation(self.0));
+        if !self.found.is_empty() {
+            return Err(ApiError::Validation(self.found));
         }
         value().ok_or_else(|| ApiError::Validation(vec!["body: invalid request".to_owned()]))
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
+use super::control::deletion_delay_override;
 use super::model::{Customer, CustomerState, Metadata};
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
 use super::{
@@ -32,6 +33,10 @@ pub struct CustomerPatch {
     pub email: Option<String>,
     pub metadata: Option<Vec<(String, Option<String>)>>,
     pub clear_metadata: bool,
+    /// Set only if the customer has none (or has this one).
+    pub currency: Option<String>,
+    /// Set only if the customer has none (or has this one); unique like on creation.
+    pub external_customer_id: Option<String>,
 }
 
 /// Keyset filter for `GET /customers`, newest first.
@@ -63,40 +68,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Customer> {
         let mut tx = self.begin().await?;
-        let sql = format!(
-            "INSERT INTO customers (account, id, external_customer_id, name, email, currency, \
-             timezone, metadata, balance, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '0.00', 'active', $9) \
-             RETURNING {CUSTOMER_COLUMNS}"
-        );
-        let id = new.id.unwrap_or_else(new_id);
-        let inserted = on_tx!(&mut tx, |c| {
-            sqlx::query_as::<_, CustomerRow>(&sql)
-                .bind(account)
-                .bind(&id)
-                .bind(&new.external_customer_id)
-                .bind(&new.name)
-                .bind(&new.email)
-                .bind(&new.currency)
-                .bind(new.timezone.as_deref().unwrap_or("Etc/UTC"))
-                .bind(Json(&new.metadata))
-                .bind(now)
-                .fetch_one(c)
-                .await
-        });
-        let row = match inserted {
-            Err(err) if is_unique_violation(&err) => {
-                return Err(StoreError::Duplicate(match &new.external_customer_id {
-                    Some(external) => {
-                        format!("A customer with external_customer_id {external:?} already exists")
-                    }
-                    None => format!("A customer with id {id:?} already exists"),
-                }))
-            }
-            other => other?,
-        };
+        let customer = insert_customer(&mut tx, account, new, now).await?;
         tx.commit().await?;
-        row.into_domain()
+        Ok(customer)
     }
 
     /// A customer that is active or being deleted; `None` once fully deleted or never seen.
@@ -159,6 +133,12 @@ impl Store {
         if let Some(email) = patch.email {
             customer.email = email;
         }
+        customer.currency = set_once(customer.currency, patch.currency, "currency")?;
+        customer.external_customer_id = set_once(
+            customer.external_customer_id,
+            patch.external_customer_id,
+            "external_customer_id",
+        )?;
         if patch.clear_metadata {
             customer.metadata.clear();
         }
@@ -168,26 +148,38 @@ impl Store {
                 None => customer.metadata.remove(&key),
             };
         }
-        on_tx!(&mut tx, |c| {
+        let updated = on_tx!(&mut tx, |c| {
             sqlx::query(
-                "UPDATE customers SET name = $3, email = $4, metadata = $5 \
-                 WHERE account = $1 AND id = $2",
+                "UPDATE customers SET name = $3, email = $4, metadata = $5, currency = $6, \
+                 external_customer_id = $7 WHERE account = $1 AND id = $2",
             )
             .bind(account)
             .bind(&customer.id)
             .bind(&customer.name)
             .bind(&customer.email)
             .bind(Json(&customer.metadata))
+            .bind(&customer.currency)
+            .bind(&customer.external_customer_id)
             .execute(c)
-            .await?
-            .rows_affected()
+            .await
+            .map(|done| done.rows_affected())
         });
+        match updated {
+            Err(err) if is_unique_violation(&err) => {
+                return Err(StoreError::Duplicate(format!(
+                    "A customer with external_customer_id {:?} already exists",
+                    customer.external_customer_id.unwrap_or_default()
+                )))
+            }
+            other => other?,
+        };
         tx.commit().await?;
         Ok(customer)
     }
 
     /// SPEC §5 steps 1–4, in one transaction: refuse unknown or blocked customers, otherwise mark
-    /// the customer deleting and queue exactly one cascade job due after `delay`.
+    /// the customer deleting and queue exactly one cascade job due after the account's
+    /// `deletion_delay` setting, or `delay` when it has none.
     pub async fn delete_customer(
         &self,
         account: &str,
@@ -224,6 +216,9 @@ impl Store {
                  Void them first."
             )));
         }
+        let delay = deletion_delay_override(&mut tx, account)
+            .await?
+            .unwrap_or(delay);
         let due = now
             + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::days(36500));
         on_tx!(&mut tx, |c| {
@@ -251,6 +246,95 @@ impl Store {
         tx.commit().await?;
         Ok(DeleteOutcome::Queued)
     }
+}
+
+/// Orb's rule for `currency` and `external_customer_id` on edit: they can be set when unset,
+/// and giving the value already there is a no-op; changing one is refused.
+fn set_once(
+    current: Option<String>,
+    given: Option<String>,
+    field: &str,
+) -> StoreResult<Option<String>> {
+    match (current, given) {
+        (current, None) => Ok(current),
+        (None, Some(given)) => Ok(Some(given)),
+        (Some(current), Some(given)) if current == given => Ok(Some(current)),
+        (Some(current), Some(given)) => Err(StoreError::Constraint(format!(
+            "{field} is already {current:?} and cannot be changed to {given:?}; \
+             it can only be set when it is not set yet."
+        ))),
+    }
+}
+
+/// Inserts a customer in a write transaction (creation and fixtures).
+pub(crate) async fn insert_customer(
+    tx: &mut Tx,
+    account: &str,
+    new: NewCustomer,
+    now: DateTime<Utc>,
+) -> StoreResult<Customer> {
+    let id = match new.id {
+        Some(id) => {
+            refuse_taken_id(tx, "customers", KIND, account, &id).await?;
+            id
+        }
+        None => new_id(),
+    };
+    let sql = format!(
+        "INSERT INTO customers (account, id, external_customer_id, name, email, currency, \
+         timezone, metadata, balance, state, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '0.00', 'active', $9) \
+         RETURNING {CUSTOMER_COLUMNS}"
+    );
+    let inserted = on_tx!(tx, |c| {
+        sqlx::query_as::<_, CustomerRow>(&sql)
+            .bind(account)
+            .bind(&id)
+            .bind(&new.external_customer_id)
+            .bind(&new.name)
+            .bind(&new.email)
+            .bind(&new.currency)
+            .bind(new.timezone.as_deref().unwrap_or("Etc/UTC"))
+            .bind(Json(&new.metadata))
+            .bind(now)
+            .fetch_one(c)
+            .await
+    });
+    match inserted {
+        Err(err) if is_unique_violation(&err) => {
+            Err(StoreError::Duplicate(match &new.external_customer_id {
+                Some(external) => {
+                    format!("A customer with external_customer_id {external:?} already exists")
+                }
+                None => format!("A customer with id {id:?} already exists"),
+            }))
+        }
+        other => other?.into_domain(),
+    }
+}
+
+/// Refuses a caller-chosen id (fixtures) that the account already uses for a `table` row.
+pub(crate) async fn refuse_taken_id(
+    tx: &mut Tx,
+    table: &str,
+    kind: &str,
+    account: &str,
+    id: &str,
+) -> StoreResult<()> {
+    let sql = format!("SELECT COUNT(*) FROM {table} WHERE account = $1 AND id = $2");
+    let taken: i64 = on_tx!(tx, |c| {
+        sqlx::query_scalar(&sql)
+            .bind(account)
+            .bind(id)
+            .fetch_one(c)
+            .await?
+    });
+    if taken > 0 {
+        return Err(StoreError::Duplicate(format!(
+            "A {kind} with id {id:?} already exists"
+        )));
+    }
+    Ok(())
 }
 
 fn ref_column(by: &CustomerRef) -> (&'static str, &str) {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::types::Json;
 
-use super::customers::{live_customer, lock_customer, refuse_if_deleting};
+use super::customers::{live_customer, lock_customer, refuse_if_deleting, refuse_taken_id};
 use super::model::{Invoice, InvoiceStatus, LineItem, Metadata};
 use super::rows::{
     in_clause, page_of, InvoiceRow, Page, PageRequest, StoredLineItem, INVOICE_COLUMNS,
@@ -27,6 +27,10 @@ pub struct NewLineItem {
 /// What `POST /invoices` asks for, already validated.
 #[derive(Debug, Clone)]
 pub struct NewInvoice {
+    /// Caller-chosen id (fixtures); `None` draws a fresh one.
+    pub id: Option<String>,
+    /// A status to start in (fixtures); `None` is `draft`, or `issued` with `will_auto_issue`.
+    pub status: Option<InvoiceStatus>,
     pub customer: CustomerRef,
     pub currency: String,
     pub invoice_date: DateTime<Utc>,
@@ -67,76 +71,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Invoice> {
         let mut tx = self.begin().await?;
-        // FOR UPDATE, not FOR SHARE: the invoice number counts the customer's invoices, so two
-        // creations for one customer must not interleave.
-        let customer = live_customer(&mut tx, account, &new.customer, Lock::Update).await?;
-        let count: i64 = on_tx!(&mut tx, |c| {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM invoices WHERE account = $1 AND customer_id = $2",
-            )
-            .bind(account)
-            .bind(&customer.id)
-            .fetch_one(c)
-            .await?
-        });
-        let invoice_number = format!(
-            "{}-{:04}",
-            customer
-                .id
-                .chars()
-                .take(8)
-                .collect::<String>()
-                .to_uppercase(),
-            count + 1
-        );
-        let line_items: Vec<StoredLineItem> = new
-            .line_items
-            .into_iter()
-            .map(|item| {
-                StoredLineItem::from(&LineItem {
-                    id: new_id(),
-                    item_id: item.item_id.unwrap_or_else(new_id),
-                    name: item.name,
-                    quantity: item.quantity,
-                    unit_amount: item.unit_amount,
-                    start_date: item.start_date,
-                    end_date: item.end_date,
-                })
-            })
-            .collect();
-        let (status, issued_at) = if new.will_auto_issue {
-            (InvoiceStatus::Issued, Some(now))
-        } else {
-            (InvoiceStatus::Draft, None)
-        };
-        let id = new_id();
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-                "INSERT INTO invoices (account, id, customer_id, invoice_number, currency, status, \
-                 invoice_date, due_date, net_terms, memo, metadata, will_auto_issue, line_items, \
-                 created_at, issued_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            )
-            .bind(account)
-            .bind(&id)
-            .bind(&customer.id)
-            .bind(&invoice_number)
-            .bind(&new.currency)
-            .bind(status.as_str())
-            .bind(new.invoice_date)
-            .bind(new.due_date)
-            .bind(new.net_terms)
-            .bind(&new.memo)
-            .bind(Json(&new.metadata))
-            .bind(new.will_auto_issue)
-            .bind(Json(&line_items))
-            .bind(now)
-            .bind(issued_at)
-            .execute(c)
-            .await?
-            .rows_affected()
-        });
-        let invoice = fetch_invoice(&mut tx, account, &id, false).await?;
+        let invoice = insert_invoice(&mut tx, account, new, now).await?;
         tx.commit().await?;
         Ok(invoice)
     }
@@ -257,6 +192,94 @@ impl Store {
         tx.commit().await?;
         Ok(invoice)
     }
+}
+
+/// Inserts an invoice in a write transaction (creation and fixtures).
+pub(crate) async fn insert_invoice(
+    tx: &mut Tx,
+    account: &str,
+    new: NewInvoice,
+    now: DateTime<Utc>,
+) -> StoreResult<Invoice> {
+    // FOR UPDATE, not FOR SHARE: the invoice number counts the customer's invoices, so two
+    // creations for one customer must not interleave.
+    let customer = live_customer(tx, account, &new.customer, Lock::Update).await?;
+    let count: i64 = on_tx!(tx, |c| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM invoices WHERE account = $1 AND customer_id = $2")
+            .bind(account)
+            .bind(&customer.id)
+            .fetch_one(c)
+            .await?
+    });
+    let invoice_number = format!(
+        "{}-{:04}",
+        customer
+            .id
+            .chars()
+            .take(8)
+            .collect::<String>()
+            .to_uppercase(),
+        count + 1
+    );
+    let line_items: Vec<StoredLineItem> = new
+        .line_items
+        .into_iter()
+        .map(|item| {
+            StoredLineItem::from(&LineItem {
+                id: new_id(),
+                item_id: item.item_id.unwrap_or_else(new_id),
+                name: item.name,
+                quantity: item.quantity,
+                unit_amount: item.unit_amount,
+                start_date: item.start_date,
+                end_date: item.end_date,
+            })
+        })
+        .collect();
+    let status = new.status.unwrap_or(if new.will_auto_issue {
+        InvoiceStatus::Issued
+    } else {
+        InvoiceStatus::Draft
+    });
+    let issued_at = (status != InvoiceStatus::Draft).then_some(now);
+    let paid_at = (status == InvoiceStatus::Paid).then_some(now);
+    let voided_at = (status == InvoiceStatus::Void).then_some(now);
+    let id = match new.id {
+        Some(id) => {
+            refuse_taken_id(tx, "invoices", KIND, account, &id).await?;
+            id
+        }
+        None => new_id(),
+    };
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO invoices (account, id, customer_id, invoice_number, currency, status, \
+             invoice_date, due_date, net_terms, memo, metadata, will_auto_issue, line_items, \
+             created_at, issued_at, paid_at, voided_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        )
+        .bind(account)
+        .bind(&id)
+        .bind(&customer.id)
+        .bind(&invoice_number)
+        .bind(&new.currency)
+        .bind(status.as_str())
+        .bind(new.invoice_date)
+        .bind(new.due_date)
+        .bind(new.net_terms)
+        .bind(&new.memo)
+        .bind(Json(&new.metadata))
+        .bind(new.will_auto_issue)
+        .bind(Json(&line_items))
+        .bind(now)
+        .bind(issued_at)
+        .bind(paid_at)
+        .bind(voided_at)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    fetch_invoice(tx, account, &id, false).await
 }
 
 async fn fetch_invoice(tx: &mut Tx, account: &str, id: &str, lock: bool) -> StoreResult<Invoice> {

@@ -80,6 +80,12 @@ impl Store {
         now: DateTime<Utc>,
         account: Option<&str>,
     ) -> StoreResult<CascadeRun> {
+        #[cfg(debug_assertions)]
+        if crate::failpoint::armed("cascade-before-claim")
+            && self.due_cascades(now, account).await? > 0
+        {
+            crate::failpoint::hit("cascade-before-claim");
+        }
         let mut tx = self.begin().await?;
         let sql = format!(
             "SELECT pk, account, customer_id, attempts FROM deletion_jobs \
@@ -100,17 +106,25 @@ impl Store {
         // The claim's transaction must end before the failure is recorded: on SQLite it holds
         // the only writer connection.
         let cascaded = match cascade(&mut tx, &job, now).await {
-            Ok(()) => tx.commit().await,
+            Ok(()) => {
+                #[cfg(debug_assertions)]
+                crate::failpoint::hit("cascade-before-commit");
+                tx.commit().await
+            }
             Err(err) => {
                 tx.rollback().await;
                 Err(err)
             }
         };
         match cascaded {
-            Ok(()) => Ok(CascadeRun::Completed {
-                account: job.account,
-                customer_id: job.customer_id,
-            }),
+            Ok(()) => {
+                #[cfg(debug_assertions)]
+                crate::failpoint::hit("cascade-after-commit");
+                Ok(CascadeRun::Completed {
+                    account: job.account,
+                    customer_id: job.customer_id,
+                })
+            }
             Err(err) => {
                 let error = err.to_string();
                 let retry_at = now + backoff(job.attempts + 1);
@@ -251,6 +265,10 @@ async fn cascade(tx: &mut Tx, job: &ClaimRow, now: DateTime<Utc>) -> StoreResult
             .bind(now)
             .execute(&mut *c)
             .await?;
+            #[cfg(debug_assertions)]
+            if table == "subscriptions" {
+                crate::failpoint::hit("cascade-mid");
+            }
         }
         sqlx::query(
             "UPDATE customers SET state = 'deleted', deleted_at = $3 \

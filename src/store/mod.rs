@@ -14,7 +14,9 @@ pub mod postgres;
 pub mod sqlite;
 
 mod audit;
+mod control;
 mod customers;
+mod fixtures;
 mod invoices;
 mod jobs;
 mod rows;
@@ -22,7 +24,9 @@ mod subscriptions;
 
 use std::time::Duration;
 
+pub use control::{AccountSettings, KeyClaim, IDEMPOTENCY_TTL};
 pub use customers::{CustomerFilter, CustomerPatch, DeleteOutcome, NewCustomer};
+pub use fixtures::{FixtureError, Fixtures, Loaded};
 pub use invoices::{InvoiceFilter, InvoiceTransition, NewInvoice, NewLineItem};
 pub use jobs::{backoff, CascadeRun, DeletionJob, JobState};
 pub use rows::{Page, PageRequest};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
-use super::customers::{live_customer, lock_customer, refuse_if_deleting};
+use super::customers::{live_customer, lock_customer, refuse_if_deleting, refuse_taken_id};
 use super::model::{Customer, Metadata, Subscription, SubscriptionStatus};
 use super::rows::{
     in_clause, page_of, CustomerRow, Page, PageRequest, SubscriptionRow, CUSTOMER_COLUMNS,
@@ -15,6 +15,10 @@ use super::{new_id, on_reader, on_tx, CustomerRef, Lock, Store, StoreError, Stor
 /// What `POST /subscriptions` asks for, already validated.
 #[derive(Debug, Clone)]
 pub struct NewSubscription {
+    /// Caller-chosen id (fixtures); `None` draws a fresh one.
+    pub id: Option<String>,
+    /// Starts already ended, as if cancelled immediately (fixtures).
+    pub ended: bool,
     pub customer: CustomerRef,
     pub plan_id: String,
     pub external_plan_id: Option<String>,
@@ -56,38 +60,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<(Subscription, Customer)> {
         let mut tx = self.begin().await?;
-        let customer = live_customer(&mut tx, account, &new.customer, Lock::Share).await?;
-        let start = new.start_date.unwrap_or(now);
-        let status = if start > now {
-            SubscriptionStatus::Upcoming
-        } else {
-            SubscriptionStatus::Active
-        };
-        let sql = format!(
-            "INSERT INTO subscriptions (account, id, customer_id, plan_id, external_plan_id, \
-             status, net_terms, auto_collection, default_invoice_memo, metadata, start_date, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             RETURNING {SUBSCRIPTION_COLUMNS}"
-        );
-        let row = on_tx!(&mut tx, |c| {
-            sqlx::query_as::<_, SubscriptionRow>(&sql)
-                .bind(account)
-                .bind(new_id())
-                .bind(&customer.id)
-                .bind(&new.plan_id)
-                .bind(&new.external_plan_id)
-                .bind(status.as_str())
-                .bind(new.net_terms.unwrap_or(0))
-                .bind(new.auto_collection)
-                .bind(&new.default_invoice_memo)
-                .bind(Json(&new.metadata))
-                .bind(start)
-                .bind(now)
-                .fetch_one(c)
-                .await?
-        });
+        let created = insert_subscription(&mut tx, account, new, now).await?;
         tx.commit().await?;
-        Ok((row.into_domain()?, customer))
+        Ok(created)
     }
 
     /// A subscription that is not soft-deleted, with its customer as embedded in Orb's object.
@@ -246,6 +221,56 @@ impl Store {
 
 /// The end of the monthly billing period that contains `now`, for a subscription started at
 /// `start`.
+/// Inserts a subscription in a write transaction (creation and fixtures).
+pub(crate) async fn insert_subscription(
+    tx: &mut Tx,
+    account: &str,
+    new: NewSubscription,
+    now: DateTime<Utc>,
+) -> StoreResult<(Subscription, Customer)> {
+    let customer = live_customer(tx, account, &new.customer, Lock::Share).await?;
+    let start = new.start_date.unwrap_or(now);
+    let (status, end_date) = if new.ended {
+        (SubscriptionStatus::Ended, Some(now.max(start)))
+    } else if start > now {
+        (SubscriptionStatus::Upcoming, None)
+    } else {
+        (SubscriptionStatus::Active, None)
+    };
+    let id = match new.id {
+        Some(id) => {
+            refuse_taken_id(tx, "subscriptions", KIND, account, &id).await?;
+            id
+        }
+        None => new_id(),
+    };
+    let sql = format!(
+        "INSERT INTO subscriptions (account, id, customer_id, plan_id, external_plan_id, \
+         status, net_terms, auto_collection, default_invoice_memo, metadata, start_date, \
+         created_at, end_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         RETURNING {SUBSCRIPTION_COLUMNS}"
+    );
+    let row = on_tx!(tx, |c| {
+        sqlx::query_as::<_, SubscriptionRow>(&sql)
+            .bind(account)
+            .bind(&id)
+            .bind(&customer.id)
+            .bind(&new.plan_id)
+            .bind(&new.external_plan_id)
+            .bind(status.as_str())
+            .bind(new.net_terms.unwrap_or(0))
+            .bind(new.auto_collection)
+            .bind(&new.default_invoice_memo)
+            .bind(Json(&new.metadata))
+            .bind(start)
+            .bind(now)
+            .bind(end_date)
+            .fetch_one(c)
+            .await?
+    });
+    Ok((row.into_domain()?, customer))
+}
+
 pub fn period_end(start: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
     let mut end = start;
     while end <= now {

@@ -264,3 +264,43 @@ on_both_stores! {
         assert_eq!(app.get("/customers").await.data().len(), 1);
     }
 }
+
+on_both_stores! {
+    /// `currency` and `external_customer_id` can be set by an edit only while unset; the value
+    /// already there is accepted; a change is a constraint violation and changes nothing.
+    async fn an_edit_sets_currency_and_external_id_only_while_unset(app) {
+        let customer = app.customer(None).await;
+        let id = customer["id"].as_str().unwrap().to_owned();
+        let path = format!("/customers/{id}");
+        let set = app.put(&path, json!({"currency": "eur", "external_customer_id": "ext-set"})).await;
+        assert_eq!(set.status, axum::http::StatusCode::OK);
+        assert_eq!(set.json()["currency"], "EUR");
+        assert_eq!(set.json()["external_customer_id"], "ext-set");
+        let fetched = app.get("/customers/external_customer_id/ext-set").await;
+        assert_eq!(fetched.json()["id"], id.as_str());
+
+        let same = app.put(&path, json!({"currency": "EUR", "external_customer_id": "ext-set"})).await;
+        assert_eq!(same.status, axum::http::StatusCode::OK, "the same values are a no-op");
+
+        let changed = app.put(&path, json!({"currency": "USD", "name": "Renamed"})).await;
+        let body = changed.assert_error(400, "400-constraint-violation");
+        assert!(body["detail"].as_str().unwrap().contains("currency"), "{body}");
+        let changed = app.put(&path, json!({"external_customer_id": "ext-other"})).await;
+        changed.assert_error(400, "400-constraint-violation");
+        let after = app.get(&path).await.json();
+        assert_eq!(after["currency"], "EUR");
+        assert_eq!(after["name"], customer["name"], "a refused edit changes nothing");
+    }
+}
+
+on_both_stores! {
+    /// Setting an external id another live customer holds is a duplicate.
+    async fn an_edit_cannot_take_another_customers_external_id(app) {
+        app.customer(Some("ext-taken")).await;
+        let customer = app.customer(None).await;
+        let path = format!("/customers/{}", customer["id"].as_str().unwrap());
+        app.put(&path, json!({"external_customer_id": "ext-taken"})).await
+            .assert_error(400, "400-duplicate-resource-creation");
+        app.put(&path, json!({"currency": "not a currency"})).await.assert_validation(&["currency"]);
+    }
+}

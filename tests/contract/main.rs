@@ -9,7 +9,10 @@ mod deletion;
 mod invariants;
 mod socket;
 
+mod control;
 mod customers;
 mod errors;
+mod idempotency;
 mod invoices;
+mod openapi;
 mod subscriptions;

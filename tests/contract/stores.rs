@@ -66,6 +66,16 @@ impl Persistent {
         .await
     }
 
+    /// Like [`Persistent::hold_write_lock`], but what it blocks is creating customers (the
+    /// whole table on PostgreSQL; other tables stay writable).
+    pub async fn hold_customer_inserts(&self) -> Box<dyn std::any::Any + Send> {
+        self.run_outside(match self.kind {
+            Kind::Sqlite => "BEGIN IMMEDIATE",
+            Kind::Postgres => "BEGIN; LOCK TABLE customers IN EXCLUSIVE MODE",
+        })
+        .await
+    }
+
     /// Runs raw SQL on the store, outside orb-mock (to plant faults).
     pub async fn execute(&self, sql: &str) {
         drop(self.run_outside(sql).await);

@@ -412,6 +412,25 @@ impl TestApp {
             .header("authorization", format!("Bearer {}", self.token))
     }
 
+    /// Sends a request as the default account with extra headers (and a JSON body if given).
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> TestResponse {
+        self.client().call_with(method, path, headers, body).await
+    }
+
+    /// A handle that sends as the default account from a spawned task.
+    pub fn client(&self) -> Client {
+        Client {
+            router: self.router.clone(),
+            token: self.token.clone(),
+        }
+    }
+
     /// Sends raw bytes as a JSON body (for bodies `serde_json::Value` cannot express).
     pub async fn post_raw(&self, path: &str, body: &str) -> TestResponse {
         let request = self
@@ -542,4 +561,41 @@ pub async fn assert_pages_visit_each_once(
     assert_eq!(seen.len(), created.len(), "no id is seen twice");
     let seen: std::collections::HashSet<String> = seen.into_iter().collect();
     assert_eq!(&seen, created, "each created id exactly once");
+}
+
+/// Sends requests to a test app's router as one account; cheap to clone into spawned tasks.
+#[derive(Clone)]
+pub struct Client {
+    router: axum::Router,
+    token: String,
+}
+
+impl Client {
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {}", self.token));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        crate::stores::send_to(
+            self.router.clone(),
+            request.body(body).expect("valid request"),
+        )
+        .await
+    }
 }

@@ -2,13 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{money, ts, AddressObject, CustomerMinifiedObject, Never};
 use crate::store::model::{Customer, Metadata};
 
 /// Orb's `Customer` schema. Fields orb-mock does not model take the values a freshly created
 /// Orb customer has (no payment provider, no addresses, no tax id, auto-collection on).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct CustomerObject {
     pub id: String,
     pub external_customer_id: Option<String>,
@@ -19,6 +20,7 @@ pub struct CustomerObject {
     pub currency: Option<String>,
     /// Decimal string with two places, e.g. `"0.00"`.
     pub balance: String,
+    #[schema(inline)]
     pub metadata: Metadata,
     #[serde(serialize_with = "ts::serialize")]
     pub created_at: DateTime<Utc>,
@@ -67,7 +69,7 @@ impl From<&Customer> for CustomerObject {
 
 /// Orb's `CustomerHierarchy`. orb-mock has no parent/child customers, so it is always the
 /// empty hierarchy; both keys are required.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CustomerHierarchyObject {
     pub parent: Option<CustomerMinifiedObject>,
     pub children: Vec<CustomerMinifiedObject>,
@@ -76,7 +78,7 @@ pub struct CustomerHierarchyObject {
 /// What GET and list show for a customer whose deletion has been accepted but whose cascade
 /// has not yet run: `{"id": "...", "deleted": true}`. Not an Orb schema; it mirrors Orb's
 /// asynchronous-deletion behaviour.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct DeletedCustomerObject {
     pub id: String,
     /// Always `true`.

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{money, ts, unit_amount, AddressObject, CustomerMinifiedObject, Never};
 use crate::store::model::{Invoice, LineItem, Metadata};
@@ -11,7 +12,7 @@ use crate::store::model::{Invoice, LineItem, Metadata};
 /// Orb's `Invoice` schema. orb-mock has no discounts, minimums, maximums, taxes, credits or
 /// payment attempts, so those keys are present but empty, and `subtotal`, `total` and
 /// `amount_due` are all the sum of the line amounts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct InvoiceObject {
     pub id: String,
     pub invoice_number: String,
@@ -29,6 +30,7 @@ pub struct InvoiceObject {
     /// amounts still count every line. Required by the SDKs newer than the 4.69.0 document.
     pub hidden_line_item_count: usize,
     pub memo: Option<String>,
+    #[schema(inline)]
     pub metadata: Metadata,
     pub will_auto_issue: bool,
     pub auto_collection: InvoiceAutoCollectionObject,
@@ -144,7 +146,7 @@ impl InvoiceObject {
 }
 
 /// Where an invoice came from (Orb's `invoice_source`; orb-mock never makes `partial` ones).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InvoiceSource {
     Subscription,
@@ -152,14 +154,14 @@ pub enum InvoiceSource {
 }
 
 /// Orb's `SubscriptionMinified`: how an invoice points at its subscription.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SubscriptionMinifiedObject {
     pub id: String,
 }
 
 /// Orb's `AutoCollection` block on an invoice. orb-mock has no payment provider, so nothing is
 /// ever scheduled or attempted; `enabled` mirrors the customer default (`auto_collection: true`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct InvoiceAutoCollectionObject {
     pub enabled: Option<bool>,
     #[serde(serialize_with = "ts::option::serialize")]
@@ -182,7 +184,7 @@ impl Default for InvoiceAutoCollectionObject {
 
 /// Orb's `InvoiceLineItem` for a one-off `unit` line: `quantity` × `unit_amount`, with no
 /// adjustments, credits, taxes or sub-lines.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct InvoiceLineItemObject {
     pub id: String,
     pub name: String,
@@ -235,7 +237,7 @@ impl InvoiceLineItemObject {
 
 /// Orb's `UnitPrice` (the `model_type: "unit"` arm of its `Price` union), as Orb creates it for
 /// a one-off invoice line: a one-time fixed price of `unit_amount` per unit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct UnitPriceObject {
     pub id: String,
     pub name: String,
@@ -250,6 +252,7 @@ pub struct UnitPriceObject {
     pub billing_cycle_configuration: BillingCycleConfigurationObject,
     pub invoicing_cycle_configuration: Option<BillingCycleConfigurationObject>,
     pub fixed_price_quantity: Option<f64>,
+    #[schema(inline)]
     pub metadata: Metadata,
     #[serde(serialize_with = "ts::serialize")]
     pub created_at: DateTime<Utc>,
@@ -314,21 +317,21 @@ impl UnitPriceObject {
 }
 
 /// Orb's `UnitConfig`. The schema forbids extra keys here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct UnitConfigObject {
     /// Per-unit amount as a decimal string, e.g. `"4.00"`.
     pub unit_amount: String,
 }
 
 /// Orb's `ItemSlim`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ItemSlimObject {
     pub id: String,
     pub name: String,
 }
 
 /// Orb's `BillingCycleConfiguration`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct BillingCycleConfigurationObject {
     pub duration: i64,
     /// `day` or `month`.

@@ -28,6 +28,7 @@ pub use subscription::{
 
 use rust_decimal::Decimal;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An uninhabited type for Orb fields orb-mock never fills: `Option<Never>` always serialises as
 /// `null` and `Vec<Never>` as `[]`. Using it instead of a loose JSON value makes "always empty"
@@ -37,7 +38,7 @@ pub enum Never {}
 
 /// Orb's `Address`. orb-mock keeps no addresses, so this only ever appears as `null`, but the
 /// type documents that a non-null address must carry all six keys.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct AddressObject {
     pub line1: Option<String>,
     pub line2: Option<String>,
@@ -48,7 +49,7 @@ pub struct AddressObject {
 }
 
 /// Orb's `CustomerMinified`: how invoices (and customer hierarchies) point at a customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CustomerMinifiedObject {
     pub id: String,
     pub external_customer_id: Option<String>,

@@ -1,9 +1,10 @@
 //! Orb's list envelope: `{"data": [...], "pagination_metadata": {...}}`.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One page of a list endpoint's results.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Page<T: Serialize> {
     pub data: Vec<T>,
     pub pagination_metadata: PaginationMetadata,
@@ -24,7 +25,7 @@ impl<T: Serialize> Page<T> {
 }
 
 /// Orb's `PaginationMetadata`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct PaginationMetadata {
     pub has_more: bool,
     pub next_cursor: Option<String>,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Datelike, Months, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{ts, CustomerObject, Never};
 use crate::store::model::{Customer, Metadata, Subscription, SubscriptionStatus};
@@ -14,7 +15,7 @@ const DEFAULT_CURRENCY: &str = "USD";
 
 /// Orb's `Subscription` schema: a plan subscription with no price, adjustment, discount,
 /// minimum or maximum intervals, no trial, coupon or pending change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SubscriptionObject {
     pub id: String,
     pub name: String,
@@ -23,6 +24,7 @@ pub struct SubscriptionObject {
     pub plan: Option<PlanObject>,
     /// `active`, `ended` or `upcoming`.
     pub status: &'static str,
+    #[schema(inline)]
     pub metadata: Metadata,
     #[serde(serialize_with = "ts::serialize")]
     pub start_date: DateTime<Utc>,
@@ -103,7 +105,7 @@ impl SubscriptionObject {
 
 /// Orb's `MutatedSubscription`, what subscription create and cancel return: a subscription plus
 /// `changed_resources`, which orb-mock never computes (Orb fills it only on request).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct MutatedSubscriptionObject {
     #[serde(flatten)]
     pub subscription: SubscriptionObject,
@@ -127,14 +129,14 @@ impl From<SubscriptionObject> for MutatedSubscriptionObject {
 }
 
 /// Orb's `SubscriptionTrialInfo`; orb-mock has no trials, so `end_date` is always null.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SubscriptionTrialInfoObject {
     #[serde(serialize_with = "ts::option::serialize")]
     pub end_date: Option<DateTime<Utc>>,
 }
 
 /// Orb's `BillingCycleAnchorConfiguration`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct BillingCycleAnchorConfigurationObject {
     /// 1–31.
     pub day: u32,
@@ -156,7 +158,7 @@ impl BillingCycleAnchorConfigurationObject {
 
 /// Orb's `Plan`, reduced to what a catalogue-less emulator can say: the subscription's plan id
 /// and external plan id, no prices, adjustments or phases.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct PlanObject {
     pub id: String,
     pub external_plan_id: Option<String>,
@@ -170,6 +172,7 @@ pub struct PlanObject {
     pub invoicing_currency: String,
     pub net_terms: Option<i64>,
     pub default_invoice_memo: Option<String>,
+    #[schema(inline)]
     pub metadata: Metadata,
     #[serde(serialize_with = "ts::serialize")]
     pub created_at: DateTime<Utc>,
@@ -230,7 +233,7 @@ impl PlanObject {
 }
 
 /// Orb's `Product`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ProductObject {
     pub id: String,
     pub name: String,
@@ -239,7 +242,7 @@ pub struct ProductObject {
 }
 
 /// Orb's `TrialConfig`: no trial period (`trial_period: null`, unit `days`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct TrialConfigObject {
     pub trial_period: Option<i64>,
     /// Orb's only unit is `days`.

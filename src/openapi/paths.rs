@@ -1,0 +1,242 @@
+//! One description per emulated route, written as `#[utoipa::path]` stubs next to nothing: the
+//! handlers in `crate::http` stay free of the macro, and these stubs name the handlers' own
+//! request and response types. The stubs are never called, hence `dead_code`.
+//!
+//! Paths are Orb's, relative to the `/v1` server, exactly as in Orb's document. Response links
+//! chain a created resource into the routes that act on it, so a fuzzer reaches past 404s.
+
+#![allow(dead_code)]
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::OrbErrors;
+use crate::http::customers::{CreateCustomer, CustomerView, UpdateCustomer};
+use crate::http::invoices::{CreateInvoice, IssueInvoice, MarkPaid};
+use crate::http::objects::{
+    CustomerObject, InvoiceObject, MutatedSubscriptionObject, Page, SubscriptionObject,
+};
+use crate::http::subscriptions::{Cancel, CreateSubscription};
+
+/// The values `status[]` takes on the invoice list.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatusParam {
+    Draft,
+    Issued,
+    Paid,
+    Synced,
+    Void,
+}
+
+/// The values `status` takes on the subscription list.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatusParam {
+    Active,
+    Ended,
+    Upcoming,
+}
+
+// ---- customers ------------------------------------------------------------------------------
+
+/// Create a customer.
+#[utoipa::path(
+    post, path = "/customers", tag = "Customers", operation_id = "create_customer",
+    request_body = CreateCustomer,
+    responses(
+        (status = 201, description = "Created", body = CustomerObject, links(
+            ("FetchCustomer" = (operation_id = "fetch_customer", parameters(("customer_id" = "$response.body#/id")))),
+            ("UpdateCustomer" = (operation_id = "update_customer", parameters(("customer_id" = "$response.body#/id")))),
+            ("DeleteCustomer" = (operation_id = "delete_customer", parameters(("customer_id" = "$response.body#/id")))),
+            ("InvoiceCustomer" = (operation_id = "create_invoice", request_body = json!({"customer_id": "$response.body#/id"}))),
+            ("SubscribeCustomer" = (operation_id = "create_subscription", request_body = json!({"customer_id": "$response.body#/id"}))),
+        )),
+        OrbErrors,
+    ),
+)]
+fn create_customer() {}
+
+/// List customers, newest first; one being deleted shows as `{"id", "deleted": true}`.
+#[utoipa::path(
+    get, path = "/customers", tag = "Customers", operation_id = "list_customers",
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1–100 (default 20)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("created_at[gte]" = Option<DateTime<Utc>>, Query),
+        ("created_at[gt]" = Option<DateTime<Utc>>, Query),
+        ("created_at[lt]" = Option<DateTime<Utc>>, Query),
+        ("created_at[lte]" = Option<DateTime<Utc>>, Query),
+    ),
+    responses((status = 200, description = "OK", body = Page<CustomerView>), OrbErrors),
+)]
+fn list_customers() {}
+
+/// Fetch a customer; `{"id", "deleted": true}` while its deletion is in progress.
+#[utoipa::path(
+    get, path = "/customers/{customer_id}", tag = "Customers", operation_id = "fetch_customer",
+    params(("customer_id" = String, Path)),
+    responses((status = 200, description = "OK", body = CustomerView), OrbErrors),
+)]
+fn fetch_customer() {}
+
+/// Edit a customer: `metadata` merges, a `null` value removes a key, `metadata: null` clears.
+#[utoipa::path(
+    put, path = "/customers/{customer_id}", tag = "Customers", operation_id = "update_customer",
+    params(("customer_id" = String, Path)),
+    request_body = UpdateCustomer,
+    responses((status = 200, description = "OK", body = CustomerObject), OrbErrors),
+)]
+fn update_customer() {}
+
+/// Delete a customer: 204 once the deletion is queued; the cascade runs later.
+#[utoipa::path(
+    delete, path = "/customers/{customer_id}", tag = "Customers", operation_id = "delete_customer",
+    params(("customer_id" = String, Path)),
+    responses((status = 204, description = "No Content"), OrbErrors),
+)]
+fn delete_customer() {}
+
+/// Fetch a customer by its external id.
+#[utoipa::path(
+    get, path = "/customers/external_customer_id/{external_customer_id}", tag = "Customers",
+    operation_id = "fetch_customer_by_external_id",
+    params(("external_customer_id" = String, Path)),
+    responses((status = 200, description = "OK", body = CustomerView), OrbErrors),
+)]
+fn fetch_customer_by_external_id() {}
+
+/// Edit a customer by its external id.
+#[utoipa::path(
+    put, path = "/customers/external_customer_id/{external_customer_id}", tag = "Customers",
+    operation_id = "update_customer_by_external_id",
+    params(("external_customer_id" = String, Path)),
+    request_body = UpdateCustomer,
+    responses((status = 200, description = "OK", body = CustomerObject), OrbErrors),
+)]
+fn update_customer_by_external_id() {}
+
+// ---- invoices -------------------------------------------------------------------------------
+
+/// Create a one-off invoice: `draft`, or `issued` at once with `will_auto_issue`.
+#[utoipa::path(
+    post, path = "/invoices", tag = "Invoices", operation_id = "create_invoice",
+    request_body = CreateInvoice,
+    responses(
+        (status = 201, description = "Created", body = InvoiceObject, links(
+            ("FetchInvoice" = (operation_id = "fetch_invoice", parameters(("invoice_id" = "$response.body#/id")))),
+            ("IssueInvoice" = (operation_id = "issue_invoice", parameters(("invoice_id" = "$response.body#/id")))),
+            ("VoidInvoice" = (operation_id = "void_invoice", parameters(("invoice_id" = "$response.body#/id")))),
+            ("PayInvoice" = (operation_id = "mark_invoice_paid", parameters(("invoice_id" = "$response.body#/id")))),
+            ("DeleteCustomer" = (operation_id = "delete_customer", parameters(("customer_id" = "$response.body#/customer/id")))),
+        )),
+        OrbErrors,
+    ),
+)]
+fn create_invoice() {}
+
+/// List invoices; `status[]` defaults to issued, paid and synced, as Orb.
+#[utoipa::path(
+    get, path = "/invoices", tag = "Invoices", operation_id = "list_invoices",
+    params(
+        ("customer_id" = Option<String>, Query),
+        ("external_customer_id" = Option<String>, Query),
+        ("status[]" = Option<Vec<InvoiceStatusParam>>, Query, explode),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1–100 (default 20)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses((status = 200, description = "OK", body = Page<InvoiceObject>), OrbErrors),
+)]
+fn list_invoices() {}
+
+/// Fetch an invoice.
+#[utoipa::path(
+    get, path = "/invoices/{invoice_id}", tag = "Invoices", operation_id = "fetch_invoice",
+    params(("invoice_id" = String, Path)),
+    responses((status = 200, description = "OK", body = InvoiceObject), OrbErrors),
+)]
+fn fetch_invoice() {}
+
+/// Issue a draft invoice.
+#[utoipa::path(
+    post, path = "/invoices/{invoice_id}/issue", tag = "Invoices", operation_id = "issue_invoice",
+    params(("invoice_id" = String, Path)),
+    request_body(content = Option<IssueInvoice>, description = "Optional; may be empty"),
+    responses(
+        (status = 200, description = "OK", body = InvoiceObject, links(
+            ("VoidInvoice" = (operation_id = "void_invoice", parameters(("invoice_id" = "$response.body#/id")))),
+            ("PayInvoice" = (operation_id = "mark_invoice_paid", parameters(("invoice_id" = "$response.body#/id")))),
+            ("DeleteCustomer" = (operation_id = "delete_customer", parameters(("customer_id" = "$response.body#/customer/id")))),
+        )),
+        OrbErrors,
+    ),
+)]
+fn issue_invoice() {}
+
+/// Void an issued invoice.
+#[utoipa::path(
+    post, path = "/invoices/{invoice_id}/void", tag = "Invoices", operation_id = "void_invoice",
+    params(("invoice_id" = String, Path)),
+    responses((status = 200, description = "OK", body = InvoiceObject), OrbErrors),
+)]
+fn void_invoice() {}
+
+/// Mark an issued or synced invoice paid.
+#[utoipa::path(
+    post, path = "/invoices/{invoice_id}/mark_paid", tag = "Invoices",
+    operation_id = "mark_invoice_paid",
+    params(("invoice_id" = String, Path)),
+    request_body = MarkPaid,
+    responses((status = 200, description = "OK", body = InvoiceObject), OrbErrors),
+)]
+fn mark_invoice_paid() {}
+
+// ---- subscriptions --------------------------------------------------------------------------
+
+/// Create a subscription (to a minimal plan carrying the given id).
+#[utoipa::path(
+    post, path = "/subscriptions", tag = "Subscriptions", operation_id = "create_subscription",
+    request_body = CreateSubscription,
+    responses(
+        (status = 201, description = "Created", body = MutatedSubscriptionObject, links(
+            ("FetchSubscription" = (operation_id = "fetch_subscription", parameters(("subscription_id" = "$response.body#/id")))),
+            ("CancelSubscription" = (operation_id = "cancel_subscription", parameters(("subscription_id" = "$response.body#/id")))),
+            ("DeleteCustomer" = (operation_id = "delete_customer", parameters(("customer_id" = "$response.body#/customer/id")))),
+        )),
+        OrbErrors,
+    ),
+)]
+fn create_subscription() {}
+
+/// List subscriptions.
+#[utoipa::path(
+    get, path = "/subscriptions", tag = "Subscriptions", operation_id = "list_subscriptions",
+    params(
+        ("customer_id[]" = Option<Vec<String>>, Query, explode),
+        ("external_customer_id[]" = Option<Vec<String>>, Query, explode),
+        ("status" = Option<SubscriptionStatusParam>, Query),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1–100 (default 20)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses((status = 200, description = "OK", body = Page<SubscriptionObject>), OrbErrors),
+)]
+fn list_subscriptions() {}
+
+/// Fetch a subscription, embedding its customer.
+#[utoipa::path(
+    get, path = "/subscriptions/{subscription_id}", tag = "Subscriptions",
+    operation_id = "fetch_subscription",
+    params(("subscription_id" = String, Path)),
+    responses((status = 200, description = "OK", body = SubscriptionObject), OrbErrors),
+)]
+fn fetch_subscription() {}
+
+/// Cancel a subscription.
+#[utoipa::path(
+    post, path = "/subscriptions/{subscription_id}/cancel", tag = "Subscriptions",
+    operation_id = "cancel_subscription",
+    params(("subscription_id" = String, Path)),
+    request_body = Cancel,
+    responses((status = 200, description = "OK", body = MutatedSubscriptionObject), OrbErrors),
+)]
+fn cancel_subscription() {}
