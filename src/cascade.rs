@@ -29,10 +29,22 @@ impl Waker {
     }
 }
 
-/// Runs jobs until `shutdown` is cancelled.
+/// How often the worker sweeps expired idempotency keys.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Runs jobs until `shutdown` is cancelled, and sweeps expired idempotency keys hourly.
 pub async fn run(store: Store, clock: Clock, waker: Waker, shutdown: CancellationToken) {
     tracing::debug!("cascade worker started");
+    let mut next_sweep = tokio::time::Instant::now();
     while !shutdown.is_cancelled() {
+        if tokio::time::Instant::now() >= next_sweep {
+            next_sweep += SWEEP_INTERVAL;
+            match store.sweep_idempotency_keys(clock.now()).await {
+                Ok(0) => {}
+                Ok(swept) => tracing::info!(swept, "expired idempotency keys swept"),
+                Err(err) => tracing::warn!(error = %err, "could not sweep idempotency keys"),
+            }
+        }
         let wait = match store.run_due_cascade(clock.now(), None).await {
             Ok(CascadeRun::Completed { customer_id, .. }) => {
                 tracing::info!(%customer_id, "customer deletion cascade completed");

@@ -512,3 +512,53 @@ on_both_stores! {
         app.stop().await;
     }
 }
+
+fn example_fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fixtures.json")
+}
+
+crate::on_both_persistent_stores! {
+    /// `--fixtures` loads the example file at start-up into the accounts it names; a restart
+    /// on the same store skips what an earlier start loaded instead of failing.
+    async fn a_fixtures_file_loads_at_start_up_once_per_store(store) {
+        for start in 0..2 {
+            let mut config = crate::support::test_config(&store.url);
+            config.fixtures = Some(example_fixtures());
+            let app = TestApp::with_config(store.kind, config, None).await;
+            let acme = as_account(&app, "sk_test_example", Method::GET, "/customers/cust_acme", None).await;
+            assert_eq!(acme.status, StatusCode::OK, "start {start}");
+            assert_eq!(acme.json()["external_customer_id"], "acme");
+            let invoice = as_account(&app, "sk_test_example", Method::GET, "/invoices/inv_acme_jan", None).await;
+            assert_eq!(invoice.json()["total"], "300.00");
+            let listed = as_account(&app, "sk_test_example", Method::GET, "/customers", None).await;
+            assert_eq!(listed.data().len(), 2, "start {start}: loaded once, not twice");
+            app.get("/customers/cust_acme").await.assert_error(404, "404-resource-not-found");
+            app.stop().await;
+        }
+    }
+}
+
+crate::on_both_persistent_stores! {
+    /// A fixtures file with one bad entry stops the start, names the entry, and loads nothing.
+    async fn a_bad_fixtures_file_stops_the_start_and_loads_nothing(store) {
+        let mut document: Value = serde_json::from_str(&std::fs::read_to_string(example_fixtures()).unwrap()).unwrap();
+        document["accounts"]["sk_test_example"]["subscriptions"][1]["customer_id"] = json!("cust_nobody");
+        let path = std::env::temp_dir().join(format!("orb-mock-bad-fixtures-{}.json", orb_mock::store::new_id()));
+        std::fs::write(&path, document.to_string()).unwrap();
+        let mut config = crate::support::test_config(&store.url);
+        config.fixtures = Some(path.clone());
+        let error = orb_mock::server::App::start(&config, orb_mock::clock::Clock::default())
+            .await
+            .err()
+            .expect("the start fails");
+        let message = error.to_string();
+        assert!(message.contains("subscriptions[1]") && message.contains("cust_nobody"), "{message}");
+        assert!(!message.contains("sk_test_example"), "the whole API key is never printed: {message}");
+        std::fs::remove_file(&path).ok();
+        let config = crate::support::test_config(&store.url);
+        let app = TestApp::with_config(store.kind, config, None).await;
+        let listed = as_account(&app, "sk_test_example", Method::GET, "/customers", None).await;
+        assert!(listed.data().is_empty(), "nothing was loaded");
+        app.stop().await;
+    }
+}

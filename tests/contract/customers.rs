@@ -304,3 +304,47 @@ on_both_stores! {
         app.put(&path, json!({"currency": "not a currency"})).await.assert_validation(&["currency"]);
     }
 }
+
+on_both_stores! {
+    /// Cursors are stable while rows are added: walking 250 customers 30 at a time while a
+    /// writer keeps creating more visits every pre-existing customer exactly once, in
+    /// newest-first order, and none of the new ones (they are newer than any cursor).
+    async fn a_walk_over_250_customers_with_concurrent_inserts_visits_each_existing_customer_once(app) {
+        let mut existing = Vec::new();
+        for _ in 0..250 {
+            existing.push(id_of(&app.customer(None).await));
+        }
+        existing.reverse(); // newest first
+        let client = app.client();
+        let writer = tokio::spawn(async move {
+            let mut added = Vec::new();
+            for i in 0..60 {
+                let body = json!({"name": format!("Late {i}"), "email": "late@example.com"});
+                let response = client.call_with(axum::http::Method::POST, "/customers", &[], Some(body)).await;
+                added.push(id_of(&response.created()));
+                tokio::task::yield_now().await;
+            }
+            added
+        });
+        let mut seen = Vec::new();
+        let mut next = "/customers?limit=30".to_owned();
+        loop {
+            let body = app.get(&next).await.json();
+            seen.extend(body["data"].as_array().unwrap().iter().map(id_of));
+            match body["pagination_metadata"]["next_cursor"].as_str() {
+                Some(cursor) => next = format!("/customers?limit=30&cursor={}", encode(cursor)),
+                None => break,
+            }
+            tokio::task::yield_now().await;
+        }
+        let added = writer.await.unwrap();
+        let first_page_new: Vec<&String> = seen.iter().filter(|id| added.contains(id)).collect();
+        // Only the first page, read before any cursor existed, may hold customers added during
+        // the walk; every later page comes strictly after its cursor.
+        let older: Vec<String> = seen.iter().filter(|id| !added.contains(id)).cloned().collect();
+        assert_eq!(older, existing, "every pre-existing customer once, newest first");
+        assert!(first_page_new.len() <= 30, "new customers only on the first page");
+        let unique: HashSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "no customer twice");
+    }
+}

@@ -194,3 +194,40 @@ on_both_persistent_stores! {
         assert!(signal_and_wait(server, "-TERM").success());
     }
 }
+
+on_both_persistent_stores! {
+    /// A `close` fault drops the connection without an answer (a client sees the server
+    /// disconnect), the journal records it with a null status, and the next request is served.
+    async fn a_close_fault_drops_the_connection_without_an_answer(store) {
+        let config = test_config(&store.url);
+        let app = App::start(&config, Clock::default()).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.serve(listener, async { let _ = stopped.await; }, &config).await
+        });
+        let (status, _) = http(addr, Method::POST, "/_mock/faults", Some(json!({"path": "/customers", "close": true, "times": 1}))).await;
+        assert_eq!(status, StatusCode::CREATED);
+
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let request = Request::get(format!("http://{addr}/v1/customers"))
+            .header("authorization", "Bearer socket-test")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let outcome = match client.request(request).await {
+            Ok(response) => response.into_body().collect().await.map(|_| ()).map_err(|e| e.to_string()),
+            Err(err) => Err(err.to_string()),
+        };
+        assert!(outcome.is_err(), "no complete answer arrives");
+
+        let (status, _) = http(addr, Method::GET, "/v1/customers", None).await;
+        assert_eq!(status, StatusCode::OK, "the rule is spent; service goes on");
+        let (_, journal) = http(addr, Method::GET, "/_mock/requests", None).await;
+        let entries = serde_json::from_slice::<Value>(&journal).unwrap()["data"].clone();
+        assert_eq!(entries[0]["status"], 200);
+        assert_eq!(entries[1]["status"], Value::Null, "the dropped request has no status");
+        stop.send(()).unwrap();
+        server.await.unwrap().expect("a graceful shutdown returns Ok");
+    }
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Official-SDK fidelity suites: the Python (orb-billing 4.90.0, strict response validation) and
+# Node (orb-billing 6.11.0) SDKs against a real orb-mock, once on in-memory SQLite and once on a
+# fresh PostgreSQL database.
+#
+#   bash tests/sdk/run.sh                 # both SDKs, both stores
+#   ORB_MOCK_BIN=/path/to/orb-mock ...    # use that binary instead of `cargo build --locked`
+#   SDK_SUITES=python|node|both  (default both)
+#   SDK_STORES=sqlite|postgres|both  (default both)
+#   extra arguments are passed to pytest (e.g. -k idempotent -x)
+#
+# PostgreSQL: ORB_MOCK_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/postgres) names
+# a database to connect to; a fresh database is created next to it and dropped afterwards. If it
+# is unreachable the PostgreSQL pass is SKIPPED loudly, except under CI=true, where that fails.
+set -euo pipefail
+
+SDK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$SDK_DIR/../.." && pwd)"
+cd "$ROOT"
+
+SUITES="${SDK_SUITES:-both}"
+STORES="${SDK_STORES:-both}"
+PG_BASE="${ORB_MOCK_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
+WORK="$ROOT/target/sdk"
+VENV="$WORK/venv"
+# One account per test: the suites take keys from this list in order, never twice.
+KEY_COUNT=64
+
+section() { printf '\n==================== %s ====================\n' "$*"; }
+die() { printf 'tests/sdk: %s\n' "$*" >&2; exit 1; }
+
+want_suite() { [ "$SUITES" = both ] || [ "$SUITES" = "$1" ]; }
+want_store() { [ "$STORES" = both ] || [ "$STORES" = "$1" ]; }
+
+# ---------------------------------------------------------------------------------------------
+section "orb-mock binary"
+if [ -n "${ORB_MOCK_BIN:-}" ]; then
+  BIN="$ORB_MOCK_BIN"
+else
+  cargo build --locked
+  BIN="$ROOT/target/debug/orb-mock"
+fi
+[ -x "$BIN" ] || die "no executable at $BIN"
+echo "using $BIN"
+"$BIN" --version
+
+# ---------------------------------------------------------------------------------------------
+mkdir -p "$WORK"
+if want_suite python; then
+  section "Python SDK (venv at target/sdk/venv)"
+  PYTHON="${PYTHON:-python3}"
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+  fi
+  # Reinstall only when requirements.txt changed.
+  REQ="$SDK_DIR/python/requirements.txt"
+  STAMP="$VENV/.requirements.sha256"
+  if ! sha256sum --status -c "$STAMP" 2>/dev/null; then
+    "$VENV/bin/pip" install --disable-pip-version-check -q -r "$REQ"
+    sha256sum "$REQ" >"$STAMP"
+  fi
+  "$VENV/bin/python" -c 'import orb, pytest; print("orb-billing", orb.__version__, "/ pytest", pytest.__version__)'
+fi
+
+if want_suite node; then
+  section "Node SDK (npm ci in tests/sdk/node)"
+  (cd "$SDK_DIR/node" && npm ci --no-audit --no-fund --loglevel=error)
+  node --version
+  node -e 'console.log("orb-billing", require("./tests/sdk/node/node_modules/orb-billing/package.json").version)'
+fi
+
+# ---------------------------------------------------------------------------------------------
+KEYS_PY=""
+KEYS_NODE=""
+for i in $(seq -w 1 "$KEY_COUNT"); do
+  KEYS_PY="${KEYS_PY:+$KEYS_PY,}sk_test_sdk_py_$i"
+  KEYS_NODE="${KEYS_NODE:+$KEYS_NODE,}sk_test_sdk_node_$i"
+done
+
+SERVER_PID=""
+PG_DB=""
+PG_ADMIN_URL=""
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+  if [ -n "$PG_DB" ]; then
+    psql "$PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
+    PG_DB=""
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+FAILED=()
+SKIPPED=""
+
+# run_store NAME DATABASE_URL
+run_store() {
+  local name="$1" db_url="$2" port log
+  port="$(free_port)"
+  log="$WORK/orb-mock-$name.log"
+  section "store: $name — starting orb-mock on 127.0.0.1:$port (log: ${log#"$ROOT"/})"
+  # A long deletion delay: cascades run only when a test asks (POST /_mock/deletions/complete),
+  # so "being deleted" is observable for as long as a test needs.
+  RUST_LOG="${RUST_LOG:-orb_mock=info,tower_http=warn}" "$BIN" \
+    --listen "127.0.0.1:$port" \
+    --database-url "$db_url" \
+    --api-keys "$KEYS_PY,$KEYS_NODE" \
+    --deletion-delay 1h \
+    >"$log" 2>&1 &
+  SERVER_PID=$!
+
+  local ok=""
+  for _ in $(seq 1 150); do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      tail -n 30 "$log" >&2
+      die "orb-mock exited during start-up ($name)"
+    fi
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/_mock/health")" = 200 ]; then
+      ok=1
+      break
+    fi
+    sleep 0.2
+  done
+  [ -n "$ok" ] || { tail -n 30 "$log" >&2; die "orb-mock did not answer GET /_mock/health with 200 ($name)"; }
+  echo "healthy"
+
+  export ORB_MOCK_URL="http://127.0.0.1:$port"
+
+  if want_suite python; then
+    section "store: $name — Python SDK suite (pytest)"
+    if ! ORB_MOCK_SDK_KEYS="$KEYS_PY" "$VENV/bin/python" -m pytest "$SDK_DIR/python" \
+      -p no:cacheprovider -q -ra --tb=short "${PYTEST_ARGS[@]}"; then
+      FAILED+=("python on $name")
+    fi
+  fi
+
+  if want_suite node; then
+    section "store: $name — Node SDK suite (node --test)"
+    if ! (cd "$SDK_DIR/node" && ORB_MOCK_SDK_KEYS="$KEYS_NODE" node --test --test-reporter=spec test/*.test.mjs); then
+      FAILED+=("node on $name")
+    fi
+  fi
+
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+PYTEST_ARGS=("$@")
+
+if want_store sqlite; then
+  run_store sqlite "sqlite::memory:"
+fi
+
+if want_store postgres; then
+  PG_ADMIN_URL="$PG_BASE"
+  if psql "$PG_ADMIN_URL" -q -tAc 'SELECT 1' >/dev/null 2>&1; then
+    PG_DB="orb_mock_sdk_$$_$(date +%s)"
+    psql "$PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
+    # Same server and credentials, the fresh database instead of the admin one.
+    pg_url="$(printf '%s' "$PG_BASE" | sed -E "s#^(postgres(ql)?://[^/]*)(/[^?]*)?#\1/$PG_DB#")"
+    run_store postgres "$pg_url"
+    psql "$PG_ADMIN_URL" -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null
+    PG_DB=""
+  else
+    if [ "${CI:-}" = true ]; then
+      die "PostgreSQL at $PG_BASE is unreachable and CI=true: the PostgreSQL SDK pass is required"
+    fi
+    section "store: postgres"
+    printf '\n!!!!!!!!!! SKIPPED: PostgreSQL at %s is unreachable; the PostgreSQL pass did not run !!!!!!!!!!\n\n' "$PG_BASE"
+    SKIPPED="PostgreSQL pass SKIPPED (unreachable)"
+  fi
+fi
+
+section "summary"
+if [ "${#FAILED[@]}" -gt 0 ]; then
+  printf 'FAILED: %s\n' "${FAILED[@]}"
+  exit 1
+fi
+if [ -n "$SKIPPED" ]; then
+  echo "all SDK suites that ran passed; $SKIPPED"
+else
+  echo "all SDK suites passed"
+fi
