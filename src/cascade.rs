@@ -29,6 +29,9 @@ impl Waker {
     }
 }
 
+/// How soon the worker looks again when every due job is held by another process.
+const HELD_RETRY: Duration = Duration::from_millis(100);
+
 /// How often the worker sweeps expired idempotency keys.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -45,17 +48,25 @@ pub async fn run(store: Store, clock: Clock, waker: Waker, shutdown: Cancellatio
                 Err(err) => tracing::warn!(error = %err, "could not sweep idempotency keys"),
             }
         }
-        let wait = match store.run_due_cascade(clock.now(), None).await {
-            Ok(CascadeRun::Completed { customer_id, .. }) => {
-                tracing::info!(%customer_id, "customer deletion cascade completed");
-                continue;
-            }
-            // The failure was recorded and the job rescheduled; look for other due work.
-            Ok(CascadeRun::Failed { .. }) => continue,
-            Ok(CascadeRun::Empty) => until_next_due(&store, &clock).await,
-            Err(err) => {
-                tracing::warn!(error = %err, "cascade worker could not reach the store");
-                POLL_INTERVAL
+        // Look before claiming: the look is a read, while a claim is a write transaction (on
+        // SQLite, the only writer), and most wakes (a DELETE with a delay) find nothing due.
+        let due_in = until_next_due(&store, &clock).await;
+        let wait = if !due_in.is_zero() {
+            due_in
+        } else {
+            match store.run_due_cascade(clock.now(), None).await {
+                Ok(CascadeRun::Completed { customer_id, .. }) => {
+                    tracing::info!(%customer_id, "customer deletion cascade completed");
+                    continue;
+                }
+                // The failure was recorded and the job rescheduled; look for other due work.
+                Ok(CascadeRun::Failed { .. }) => continue,
+                // Due jobs exist but another process holds them.
+                Ok(CascadeRun::Empty) => HELD_RETRY,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cascade worker could not reach the store");
+                    POLL_INTERVAL
+                }
             }
         };
         tokio::select! {
