@@ -29,6 +29,9 @@ impl Waker {
     }
 }
 
+/// Most jobs the worker runs in one transaction.
+pub const BATCH: i64 = 32;
+
 /// How soon the worker looks again when every due job is held by another process.
 const HELD_RETRY: Duration = Duration::from_millis(100);
 
@@ -54,15 +57,20 @@ pub async fn run(store: Store, clock: Clock, waker: Waker, shutdown: Cancellatio
         let wait = if !due_in.is_zero() {
             due_in
         } else {
-            match store.run_due_cascade(clock.now(), None).await {
-                Ok(CascadeRun::Completed { customer_id, .. }) => {
-                    tracing::info!(%customer_id, "customer deletion cascade completed");
+            match store.run_due_cascades(clock.now(), None, BATCH).await {
+                Ok(runs) if runs.contains(&CascadeRun::Empty) && runs.len() == 1 => {
+                    // Due jobs exist but another process holds them.
+                    HELD_RETRY
+                }
+                Ok(runs) => {
+                    for run in runs {
+                        if let CascadeRun::Completed { customer_id, .. } = run {
+                            tracing::info!(%customer_id, "customer deletion cascade completed");
+                        }
+                    }
+                    // Failures were recorded and their jobs rescheduled; look for more work.
                     continue;
                 }
-                // The failure was recorded and the job rescheduled; look for other due work.
-                Ok(CascadeRun::Failed { .. }) => continue,
-                // Due jobs exist but another process holds them.
-                Ok(CascadeRun::Empty) => HELD_RETRY,
                 Err(err) => {
                     tracing::warn!(error = %err, "cascade worker could not reach the store");
                     POLL_INTERVAL
@@ -101,19 +109,20 @@ pub async fn drain(store: &Store, clock: &Clock, account: Option<&str>) -> Store
     let mut completed = 0;
     loop {
         let now = clock.now();
-        match store.run_due_cascade(now, account).await? {
-            CascadeRun::Completed { .. } => completed += 1,
-            CascadeRun::Failed { .. } => {}
-            CascadeRun::Empty => {
-                if store.due_cascades(now, account).await? == 0 {
-                    break;
-                }
-                if tokio::time::Instant::now() >= deadline {
-                    tracing::warn!("drain: due cascades are still held by another worker");
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
+        let runs = store.run_due_cascades(now, account, BATCH).await?;
+        completed += runs
+            .iter()
+            .filter(|run| matches!(run, CascadeRun::Completed { .. }))
+            .count();
+        if runs.contains(&CascadeRun::Empty) {
+            if store.due_cascades(now, account).await? == 0 {
+                break;
             }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("drain: due cascades are still held by another worker");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
     Ok(completed)

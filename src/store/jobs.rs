@@ -80,6 +80,21 @@ impl Store {
         now: DateTime<Utc>,
         account: Option<&str>,
     ) -> StoreResult<CascadeRun> {
+        let mut runs = self.run_due_cascades(now, account, 1).await?;
+        Ok(runs.pop().unwrap_or(CascadeRun::Empty))
+    }
+
+    /// Runs up to `max` due jobs, oldest first, in one transaction (one commit instead of one
+    /// per job is what makes a queue of thousands drain quickly). Answers `[Empty]` when none
+    /// is due. If a job fails, the whole batch is rolled back and its jobs are run one at a
+    /// time instead, so that the failure is recorded against its own job and the others
+    /// complete.
+    pub async fn run_due_cascades(
+        &self,
+        now: DateTime<Utc>,
+        account: Option<&str>,
+        max: i64,
+    ) -> StoreResult<Vec<CascadeRun>> {
         #[cfg(debug_assertions)]
         if crate::failpoint::armed("cascade-before-claim")
             && self.due_cascades(now, account).await? > 0
@@ -90,29 +105,52 @@ impl Store {
         let sql = format!(
             "SELECT pk, account, customer_id, attempts FROM deletion_jobs \
              WHERE state = 'pending' AND due_at <= $1 AND ($2 IS NULL OR account = $2) \
-             ORDER BY due_at, pk LIMIT 1{}",
+             ORDER BY due_at, pk LIMIT $3{}",
             tx.lock(Lock::SkipLocked)
         );
         let claimed = on_tx!(&mut tx, |c| {
             sqlx::query_as::<_, ClaimRow>(&sql)
                 .bind(now)
                 .bind(account)
-                .fetch_optional(c)
+                .bind(max.max(1))
+                .fetch_all(c)
                 .await?
         });
-        let Some(job) = claimed else {
-            return Ok(CascadeRun::Empty);
-        };
-        // The claim's transaction must end before the failure is recorded: on SQLite it holds
+        if claimed.is_empty() {
+            tx.rollback().await;
+            return Ok(vec![CascadeRun::Empty]);
+        }
+        let mut failure = None;
+        for job in &claimed {
+            if let Err(err) = cascade(&mut tx, job, now).await {
+                failure = Some((job, err));
+                break;
+            }
+        }
+        // The claim's transaction must end before a failure is recorded: on SQLite it holds
         // the only writer connection.
-        let cascaded = match cascade(&mut tx, &job, now).await {
-            Ok(()) => {
+        let cascaded = match failure {
+            None => {
                 #[cfg(debug_assertions)]
                 crate::failpoint::hit("cascade-before-commit");
                 tx.commit().await
             }
-            Err(err) => {
+            Some((job, err)) => {
                 tx.rollback().await;
+                if claimed.len() > 1 {
+                    tracing::debug!(customer_id = %job.customer_id, error = %err,
+                        "a cascade in a batch failed; running the batch one job at a time");
+                    let mut runs = Vec::with_capacity(claimed.len());
+                    for _ in 0..claimed.len() {
+                        let run = Box::pin(self.run_due_cascades(now, account, 1)).await?;
+                        let empty = run.contains(&CascadeRun::Empty);
+                        runs.extend(run);
+                        if empty {
+                            break;
+                        }
+                    }
+                    return Ok(runs);
+                }
                 Err(err)
             }
         };
@@ -120,23 +158,27 @@ impl Store {
             Ok(()) => {
                 #[cfg(debug_assertions)]
                 crate::failpoint::hit("cascade-after-commit");
-                Ok(CascadeRun::Completed {
-                    account: job.account,
-                    customer_id: job.customer_id,
-                })
+                Ok(claimed
+                    .into_iter()
+                    .map(|job| CascadeRun::Completed {
+                        account: job.account,
+                        customer_id: job.customer_id,
+                    })
+                    .collect())
             }
             Err(err) => {
+                let job = claimed.into_iter().next().expect("one job was claimed");
                 let error = err.to_string();
                 let retry_at = now + backoff(job.attempts + 1);
                 self.record_failure(job.pk, &error, retry_at).await?;
                 tracing::warn!(customer_id = %job.customer_id, attempts = job.attempts + 1,
                     %error, %retry_at, "cascade failed; will retry");
-                Ok(CascadeRun::Failed {
+                Ok(vec![CascadeRun::Failed {
                     account: job.account,
                     customer_id: job.customer_id,
                     error,
                     retry_at,
-                })
+                }])
             }
         }
     }

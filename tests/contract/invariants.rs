@@ -245,3 +245,53 @@ on_both_persistent_stores! {
         app.stop().await;
     }
 }
+
+on_both_persistent_stores! {
+    /// Due cascades run in batches (one commit for many); one failing job does not hold the
+    /// others back: the batch is rolled back and rerun one job at a time, so the others complete
+    /// and only the failing job records an attempt and its error.
+    async fn one_failing_cascade_in_a_batch_does_not_hold_back_the_others(store) {
+        let app = store.app().await;
+        let mut ids = Vec::new();
+        for _ in 0..5 {
+            let customer = app.customer(None).await;
+            let id = customer["id"].as_str().unwrap().to_owned();
+            app.invoice(&id, false).await;
+            app.delete_customer(&id).await;
+            ids.push(id);
+        }
+        let failing = ids[2].clone();
+        store.execute(&match store.kind {
+            Kind::Sqlite => format!("CREATE TRIGGER planted_fault BEFORE UPDATE ON invoices \
+                             WHEN OLD.customer_id = '{failing}' \
+                             BEGIN SELECT RAISE(ABORT, 'planted fault'); END;"),
+            Kind::Postgres => format!("CREATE FUNCTION planted_fault() RETURNS trigger LANGUAGE plpgsql AS \
+                               $$ BEGIN IF OLD.customer_id = '{failing}' THEN RAISE EXCEPTION 'planted fault'; END IF; \
+                               RETURN NEW; END $$; \
+                               CREATE TRIGGER planted_fault BEFORE UPDATE ON invoices \
+                               FOR EACH ROW EXECUTE FUNCTION planted_fault();"),
+        }).await;
+        app.finish_deletions().await;
+        for id in &ids {
+            let response = app.get(&format!("/customers/{id}")).await;
+            if *id == failing {
+                assert_eq!(response.json()["deleted"], true, "the failing one is still deleting");
+            } else {
+                response.assert_error(404, "404-resource-not-found");
+            }
+        }
+        let jobs = app.store.deletion_jobs(&app.account()).await.unwrap();
+        for job in &jobs {
+            if job.customer_id == failing {
+                assert_eq!(job.attempts, 1);
+                assert!(job.last_error.as_deref().unwrap_or("").contains("planted fault"), "{job:?}");
+                assert!(job.completed_at.is_none());
+            } else {
+                assert_eq!(job.attempts, 1, "{job:?}");
+                assert!(job.completed_at.is_some() && job.last_error.is_none(), "{job:?}");
+            }
+        }
+        assert!(app.store.invariant_violations().await.unwrap().is_empty());
+        app.stop().await;
+    }
+}
