@@ -272,16 +272,15 @@ async fn delete(
     customer_id: PathId<Customers>,
 ) -> ApiResult<StatusCode> {
     let id = customer_id.as_str();
+    let now = state.clock.now();
     let outcome = state
         .store
-        .delete_customer(
-            account.as_str(),
-            id,
-            state.clock.now(),
-            state.config.deletion_delay,
-        )
+        .delete_customer(account.as_str(), id, now, state.config.deletion_delay)
         .await?;
-    if outcome == DeleteOutcome::Queued {
+    // Only a cascade due within the worker's poll interval needs a wake (so that it sleeps
+    // until exactly then); a later one is found by its next look, at most a second away.
+    let soon = now + chrono::Duration::from_std(crate::cascade::POLL_INTERVAL).unwrap_or_default();
+    if matches!(outcome, DeleteOutcome::Queued { due_at } if due_at < soon) {
         state.waker.wake();
     }
     Ok(StatusCode::NO_CONTENT)

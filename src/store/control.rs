@@ -246,22 +246,7 @@ impl Store {
     }
 }
 
-/// The delay stored for an account, in the transaction that uses it.
-pub(crate) async fn deletion_delay_override(
-    tx: &mut super::Tx,
-    account: &str,
-) -> StoreResult<Option<Duration>> {
-    let delay = on_tx!(tx, |c| {
-        sqlx::query_scalar::<_, Option<i64>>(
-            "SELECT deletion_delay_ms FROM account_settings WHERE account = $1",
-        )
-        .bind(account)
-        .fetch_optional(c)
-        .await?
-    });
-    Ok(delay.flatten().map(millis_to_duration))
-}
-
-fn millis_to_duration(millis: i64) -> Duration {
+/// Milliseconds as stored (never negative) to a duration.
+pub(crate) fn millis_to_duration(millis: i64) -> Duration {
     Duration::from_millis(u64::try_from(millis).unwrap_or(0))
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
-use super::control::deletion_delay_override;
+use super::control::millis_to_duration;
 use super::model::{Customer, CustomerState, Metadata};
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
 use super::{
@@ -52,8 +52,8 @@ pub struct CustomerFilter {
 /// What a `DELETE` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeleteOutcome {
-    /// The customer is now deleting and one cascade job is queued.
-    Queued,
+    /// The customer is now deleting and one cascade job is queued, due at `due_at`.
+    Queued { due_at: DateTime<Utc> },
     /// It was already deleting: nothing changed, no second job.
     AlreadyDeleting,
 }
@@ -199,10 +199,12 @@ impl Store {
         if customer.state == CustomerState::Deleting {
             return Ok(DeleteOutcome::AlreadyDeleting);
         }
-        let blocking: i64 = on_tx!(&mut tx, |c| {
-            sqlx::query_scalar(
-                "SELECT COUNT(*) FROM invoices WHERE account = $1 AND customer_id = $2 \
-                 AND deleted_at IS NULL AND status IN ('issued', 'paid', 'synced')",
+        // One round trip for both: what blocks the deletion, and the account's delay.
+        let (blocking, delay_ms): (i64, Option<i64>) = on_tx!(&mut tx, |c| {
+            sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM invoices WHERE account = $1 AND customer_id = $2 \
+                 AND deleted_at IS NULL AND status IN ('issued', 'paid', 'synced')), \
+                 (SELECT deletion_delay_ms FROM account_settings WHERE account = $1)",
             )
             .bind(account)
             .bind(id)
@@ -216,9 +218,7 @@ impl Store {
                  Void them first."
             )));
         }
-        let delay = deletion_delay_override(&mut tx, account)
-            .await?
-            .unwrap_or(delay);
+        let delay = delay_ms.map(millis_to_duration).unwrap_or(delay);
         let due = now
             + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::days(36500));
         on_tx!(&mut tx, |c| {
@@ -244,7 +244,7 @@ impl Store {
             .rows_affected()
         });
         tx.commit().await?;
-        Ok(DeleteOutcome::Queued)
+        Ok(DeleteOutcome::Queued { due_at: due })
     }
 }
 
