@@ -49,6 +49,7 @@ impl Store {
             source,
         };
         let mut tx = self.begin().await.map_err(whole)?;
+        tx.for_bulk_load().await.map_err(whole)?;
         if let Some(digest) = once {
             let recorded = on_tx!(&mut tx, |c| {
                 sqlx::query(

@@ -150,6 +150,19 @@ impl Tx {
         }
     }
 
+    /// Prepares a transaction that will run the same statements thousands of times over
+    /// tables it is itself growing (fixtures). On PostgreSQL, a prepared statement's generic
+    /// plan, chosen while the table looked empty, would scan the whole table on every row
+    /// (quadratic); custom plans see the table's real size and use the indexes.
+    pub(crate) async fn for_bulk_load(&mut self) -> StoreResult<()> {
+        if let Tx::Postgres(tx) = self {
+            sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Rolls back, logging (not returning) a failure: a connection that cannot roll back is
     /// closed by the pool, which rolls back just the same.
     pub(crate) async fn rollback(self) {
