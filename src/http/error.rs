@@ -292,6 +292,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let kind = self.kind();
         match self {
+            ApiError::Store(StoreError::Abandoned) => {
+                // Nobody is waiting for this answer (the client left, or was already told of
+                // the timeout); the work was rolled back.
+                tracing::debug!("request abandoned; rolled back");
+                ErrorBody::new(kind, "The request was abandoned.").into_response()
+            }
             ApiError::Store(err) => {
                 tracing::error!(error = %err, source = ?err, "store failure");
                 let body = ErrorBody::new(kind, "An unexpected error occurred. Please retry.");

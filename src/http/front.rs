@@ -24,6 +24,8 @@ use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use tokio_util::sync::CancellationToken;
+
 use super::error::{ApiError, ErrorBody, ErrorKind};
 use super::extract::Account;
 use super::{idempotency, orb_path, AppState};
@@ -150,38 +152,59 @@ async fn answer(
         .filter(|key| !key.is_empty() && parts.method == Method::POST);
     let fingerprint =
         key.map(|_| idempotency::fingerprint(&parts.method, path, parts.uri.query(), &body));
+    let keyed = key.map(str::to_owned).zip(fingerprint);
     let request = Request::from_parts(parts.clone(), Body::from(body));
-    match (key, fingerprint) {
-        (Some(key), Some(fingerprint)) => {
-            within_timeout(
-                state,
+    let state_for_task = state.clone();
+    let account = account.clone();
+    within_timeout(state, async move {
+        match keyed {
+            Some((key, fingerprint)) => {
+                let handler = next.run(request);
                 idempotency::run(
-                    state,
+                    &state_for_task,
                     account.as_str(),
-                    key,
+                    &key,
                     &fingerprint,
-                    next.run(request),
-                ),
-            )
-            .await
+                    handler,
+                )
+                .await
+            }
+            None => next.run(request).await,
         }
-        _ => within_timeout(state, next.run(request)).await,
-    }
+    })
+    .await
 }
 
 /// The handler's answer, or a transient 500 once the request timeout has passed.
+///
+/// The handler runs on a task of its own, so that neither the timeout nor a client that goes
+/// away can drop it in the middle of a database call; instead the request is marked abandoned
+/// and its transaction rolls back at its commit ([`crate::store::abandonable`]).
 async fn within_timeout(
     state: &AppState,
-    run: impl std::future::Future<Output = Response>,
+    run: impl std::future::Future<Output = Response> + Send + 'static,
 ) -> Response {
-    match tokio::time::timeout(state.config.request_timeout, run).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Timeout(format!(
-            "The request did not finish within {:?}. Please retry.",
-            state.config.request_timeout
-        ))
-        .into_response(),
-    }
+    let abandoned = CancellationToken::new();
+    // Dropped unanswered (timeout, or the connection went away): mark the work abandoned.
+    let guard = abandoned.clone().drop_guard();
+    let task = tokio::spawn(crate::store::abandonable(abandoned, run));
+    let answer = match tokio::time::timeout(state.config.request_timeout, task).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(join_error)) => {
+            tracing::error!(error = %join_error, "a request's task failed");
+            ApiError::Timeout("The request failed unexpectedly. Please retry.".into())
+                .into_response()
+        }
+        Err(_) => {
+            return ApiError::Timeout(format!(
+                "The request did not finish within {:?}. Please retry.",
+                state.config.request_timeout
+            ))
+            .into_response()
+        }
+    };
+    guard.disarm();
+    answer
 }
 
 /// 429 with `Retry-After` in whole seconds, at least 1 (SPEC §7).

@@ -113,9 +113,18 @@ pub struct Health {
 /// `GET /_mock/health` (no auth): 200 `{"status":"ok"}` when the store answers, 503
 /// `{"status":"unavailable"}` when it does not (or not within two seconds).
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    match tokio::time::timeout(HEALTH_TIMEOUT, state.store.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, Json(Health { status: "ok" })),
+    // On a task of its own: a ping given up on must not be dropped mid-query.
+    let store = state.store.clone();
+    let ping = tokio::spawn(async move { store.ping().await });
+    // Within the request timeout, so that a store that does not answer is a 503, not a 500.
+    let patience = HEALTH_TIMEOUT.min(state.config.request_timeout / 2);
+    match tokio::time::timeout(patience, ping).await {
+        Ok(Ok(Ok(()))) => (StatusCode::OK, Json(Health { status: "ok" })),
         Ok(Err(err)) => {
+            tracing::warn!(error = %err, "health check: the ping's task failed");
+            unavailable()
+        }
+        Ok(Ok(Err(err))) => {
             tracing::warn!(error = %err, "health check: store unavailable");
             unavailable()
         }

@@ -135,7 +135,7 @@ impl Store {
             .await?
             .rows_affected()
         });
-        tx.commit().await
+        tx.commit_regardless().await
     }
 
     /// Forgets a claimed key whose request did not finish (it failed with a 5xx, timed out or
@@ -153,7 +153,7 @@ impl Store {
             .await?
             .rows_affected()
         });
-        tx.commit().await
+        tx.commit_regardless().await
     }
 
     /// Deletes every idempotency key older than the TTL. Returns how many went.

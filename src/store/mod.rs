@@ -24,6 +24,8 @@ mod subscriptions;
 
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 pub use control::{AccountSettings, KeyClaim, IDEMPOTENCY_TTL};
 pub use customers::{CustomerFilter, CustomerPatch, DeleteOutcome, NewCustomer};
 pub use fixtures::{FixtureError, Fixtures, Loaded};
@@ -58,6 +60,9 @@ pub enum StoreError {
     /// A row holds a value the code does not know (should never happen; never shown to clients).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The request was abandoned (timed out, or its client left) before it could commit.
+    #[error("the request was abandoned before it committed")]
+    Abandoned,
     #[error("unsupported database URL (expected sqlite:… or postgres://…): {0}")]
     UnsupportedUrl(String),
 }
@@ -175,13 +180,45 @@ impl Tx {
         }
     }
 
+    /// Commits, unless the request this transaction works for has been abandoned (see
+    /// [`abandonable`]): then it rolls back, so that a request answered with a timeout, or
+    /// whose client went away, changes nothing.
     pub(crate) async fn commit(self) -> StoreResult<()> {
+        if ABANDONED
+            .try_with(CancellationToken::is_cancelled)
+            .unwrap_or(false)
+        {
+            self.rollback().await;
+            return Err(StoreError::Abandoned);
+        }
+        self.commit_regardless().await
+    }
+
+    /// Commits even for an abandoned request: for bookkeeping that must reflect what did
+    /// happen (an idempotency key's stored answer or its release).
+    pub(crate) async fn commit_regardless(self) -> StoreResult<()> {
         match self {
             Tx::Postgres(tx) => tx.commit().await?,
             Tx::Sqlite(tx) => tx.commit().await?,
         }
         Ok(())
     }
+}
+
+tokio::task_local! {
+    static ABANDONED: CancellationToken;
+}
+
+/// Runs `work` (a request's store calls) so that it can be abandoned safely: `work` should run
+/// on its own task, never be dropped mid-way (a sqlx connection dropped in the middle of a
+/// statement or of `BEGIN`/`COMMIT` is left in a state the pool cannot repair; on in-memory
+/// SQLite that loses the database), and once `abandoned` is cancelled, every commit it reaches
+/// rolls back instead.
+pub async fn abandonable<F: std::future::Future>(
+    abandoned: CancellationToken,
+    work: F,
+) -> F::Output {
+    ABANDONED.scope(abandoned, work).await
 }
 
 /// Runs the same sqlx expression on whichever connection a [`Tx`] holds: `$c` is bound to a

@@ -231,3 +231,81 @@ on_both_persistent_stores! {
         server.await.unwrap().expect("a graceful shutdown returns Ok");
     }
 }
+
+/// Clients that go away mid-request (SDK timeouts, a load generator stopping) must not break
+/// the store: 300 requests sent and dropped at once leave every connection usable, and on
+/// in-memory SQLite (one connection, which a broken state would replace with an empty
+/// database) nothing committed is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_disconnect_mid_request_leave_the_store_intact() {
+    use tokio::io::AsyncWriteExt;
+    let config = test_config("sqlite::memory:");
+    let app = App::start(&config, Clock::default()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.serve(
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+            &config,
+        )
+        .await
+    });
+    let (status, body) = http(
+        addr,
+        Method::POST,
+        "/v1/customers",
+        Some(json!({"name": "Kept", "email": "k@example.com"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let kept = serde_json::from_slice::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let body = json!({"name": "Gone", "email": "g@example.com"}).to_string();
+    let mut tasks = Vec::new();
+    for i in 0..300u32 {
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let request = format!(
+                "POST /v1/customers HTTP/1.1\r\nhost: x\r\nauthorization: Bearer socket-test\r\n\
+                 content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            // Leave at different moments: before, during and after the handler's transaction.
+            tokio::time::sleep(Duration::from_micros(u64::from(i % 7) * 150)).await;
+            drop(stream);
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for _ in 0..20 {
+        let (status, _) = http(
+            addr,
+            Method::POST,
+            "/v1/customers",
+            Some(json!({"name": "After", "email": "a@example.com"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "writes still work");
+    }
+    let (status, _) = http(addr, Method::GET, &format!("/v1/customers/{kept}"), None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "what was committed before is still there"
+    );
+    stop.send(()).unwrap();
+    server
+        .await
+        .unwrap()
+        .expect("a graceful shutdown returns Ok");
+}

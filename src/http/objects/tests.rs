@@ -545,3 +545,39 @@ fn error_leaves(schemas: &Value, schema: &Value) -> Vec<(String, Value)> {
     }
     Vec::new()
 }
+
+/// Every error body orb-mock can send, one per documented kind, satisfies the schema Orb's
+/// document gives for that error type (the component whose `type` enum names its URI), or the
+/// status's union when the document has no schema of its own for the type.
+#[test]
+fn every_error_body_orb_mock_sends_satisfies_orbs_schema_for_it() {
+    use crate::http::error::{ErrorBody, ErrorKind};
+    let Some(document) = document_or_skip("the error bodies") else {
+        return;
+    };
+    let schemas = document["components"]["schemas"]
+        .as_object()
+        .expect("components.schemas");
+    for kind in ErrorKind::ALL {
+        let mut body = ErrorBody::new(kind, "A detail.");
+        if kind == ErrorKind::RequestValidation {
+            body.validation_errors = Some(vec!["name: field required".to_owned()]);
+        }
+        let uri = kind.type_uri();
+        let own = schemas.iter().find(|(_, schema)| {
+            schema["properties"]["type"]["enum"]
+                .as_array()
+                .is_some_and(|values| values.iter().any(|value| value == uri.as_str()))
+        });
+        let schema = match own {
+            Some((name, _)) => name.clone(),
+            None => format!("{}Error", kind.status().as_u16()),
+        };
+        let value = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            schema_errors(document, &schema, &value),
+            Vec::<String>::new(),
+            "{kind:?} against {schema}: {value}"
+        );
+    }
+}
