@@ -69,7 +69,12 @@ pub async fn front(State(state): State<AppState>, request: Request, next: Next) 
             let response = error.into_response();
             if let Some(account) = account {
                 let (parts, _) = request.into_parts();
-                record(&state, &account, &parts, Bytes::new(), &response);
+                record(
+                    &state,
+                    &account,
+                    journal_draft(&state, &parts, Bytes::new()),
+                    &response,
+                );
             }
             response
         }
@@ -89,13 +94,19 @@ async fn orb_request(state: &AppState, account: Account, request: Request, next:
         Err(_) => {
             let limit = state.config.max_body_bytes;
             let response = ApiError::RequestTooLarge { limit }.into_response();
-            record(state, &account, &parts, Bytes::new(), &response);
+            record(
+                state,
+                &account,
+                journal_draft(state, &parts, Bytes::new()),
+                &response,
+            );
             return response;
         }
     };
     parts.extensions.insert(account.clone());
-    let response = answer(state, &account, &parts, bytes.clone(), next).await;
-    record(state, &account, &parts, bytes, &response);
+    let draft = journal_draft(state, &parts, bytes.clone());
+    let response = answer(state, &account, parts, bytes, next).await;
+    record(state, &account, draft, &response);
     if response.extensions().get::<Dropped>().is_some() {
         return dropped_connection();
     }
@@ -105,7 +116,7 @@ async fn orb_request(state: &AppState, account: Account, request: Request, next:
 async fn answer(
     state: &AppState,
     account: &Account,
-    parts: &Parts,
+    parts: Parts,
     body: Bytes,
     next: Next,
 ) -> Response {
@@ -153,7 +164,7 @@ async fn answer(
     let fingerprint =
         key.map(|_| idempotency::fingerprint(&parts.method, path, parts.uri.query(), &body));
     let keyed = key.map(str::to_owned).zip(fingerprint);
-    let request = Request::from_parts(parts.clone(), Body::from(body));
+    let request = Request::from_parts(parts, Body::from(body));
     let state_for_task = state.clone();
     let account = account.clone();
     within_timeout(state, async move {
@@ -218,24 +229,27 @@ fn too_many_requests(wait: Duration) -> Response {
     .into_response_with(&[(RETRY_AFTER, HeaderValue::from(seconds))])
 }
 
-fn record(state: &AppState, account: &Account, parts: &Parts, body: Bytes, response: &Response) {
-    let journal = &state.control.journal;
-    if !journal.is_enabled() {
+/// What the journal will record of a request, taken before the request is handed on (so that
+/// nothing is cloned when the journal is off); the status is filled in by [`record`].
+fn journal_draft(state: &AppState, parts: &Parts, body: Bytes) -> Option<Entry> {
+    state.control.journal.is_enabled().then(|| Entry {
+        method: parts.method.clone(),
+        path: orb_path(parts.uri.path()).to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: recorded_headers(&parts.headers),
+        body,
+        status: None,
+        timestamp: state.clock.now(),
+    })
+}
+
+fn record(state: &AppState, account: &Account, draft: Option<Entry>, response: &Response) {
+    let Some(mut entry) = draft else {
         return;
-    }
+    };
     let dropped = response.extensions().get::<Dropped>().is_some();
-    journal.record(
-        account.as_str(),
-        Entry {
-            method: parts.method.clone(),
-            path: orb_path(parts.uri.path()).to_owned(),
-            query: parts.uri.query().map(str::to_owned),
-            headers: recorded_headers(&parts.headers),
-            body,
-            status: (!dropped).then(|| response.status().as_u16()),
-            timestamp: state.clock.now(),
-        },
-    );
+    entry.status = (!dropped).then(|| response.status().as_u16());
+    state.control.journal.record(account.as_str(), entry);
 }
 
 /// A response whose body fails at once: the server gives up on the connection mid-answer,

@@ -64,13 +64,8 @@ on_both_persistent_stores! {
     async fn the_delete_flow_works_over_a_real_socket_with_the_worker_running_the_cascade(store) {
         let mut config = test_config(&store.url);
         config.deletion_delay = Duration::ZERO;
-        let app = App::start(&config, Clock::default()).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            app.serve(listener, async { let _ = stopped.await; }, &config).await
-        });
+        let served = Served::start(config).await;
+        let addr = served.addr;
 
         let (status, body) = http(addr, Method::POST, "/v1/customers", Some(json!({"name": "S", "email": "s@example.com"}))).await;
         assert_eq!(status, StatusCode::CREATED);
@@ -91,12 +86,47 @@ on_both_persistent_stores! {
         orb_mock::healthcheck::check(&format!("http://{addr}/_mock/health"), Duration::from_secs(3))
             .await
             .expect("healthy while serving");
-        stop.send(()).unwrap();
-        server.await.unwrap().expect("a graceful shutdown returns Ok");
+        served.stop().await;
         assert!(
             orb_mock::healthcheck::check(&format!("http://{addr}/_mock/health"), Duration::from_secs(3)).await.is_err(),
             "nothing answers after shutdown"
         );
+    }
+}
+
+/// An app (with its worker) served on a free local port until [`Served::stop`].
+struct Served {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), orb_mock::server::ServeError>>,
+}
+
+impl Served {
+    async fn start(config: orb_mock::config::Config) -> Served {
+        let app = App::start(&config, Clock::default()).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.serve(
+                listener,
+                async {
+                    let _ = stopped.await;
+                },
+                &config,
+            )
+            .await
+        });
+        Served { addr, stop, server }
+    }
+
+    /// Shuts down gracefully, asserting that the shutdown succeeds.
+    async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.server
+            .await
+            .unwrap()
+            .expect("a graceful shutdown returns Ok");
     }
 }
 
@@ -200,13 +230,8 @@ on_both_persistent_stores! {
     /// disconnect), the journal records it with a null status, and the next request is served.
     async fn a_close_fault_drops_the_connection_without_an_answer(store) {
         let config = test_config(&store.url);
-        let app = App::start(&config, Clock::default()).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            app.serve(listener, async { let _ = stopped.await; }, &config).await
-        });
+        let served = Served::start(config).await;
+        let addr = served.addr;
         let (status, _) = http(addr, Method::POST, "/_mock/faults", Some(json!({"path": "/customers", "close": true, "times": 1}))).await;
         assert_eq!(status, StatusCode::CREATED);
 
@@ -227,8 +252,7 @@ on_both_persistent_stores! {
         let entries = serde_json::from_slice::<Value>(&journal).unwrap()["data"].clone();
         assert_eq!(entries[0]["status"], 200);
         assert_eq!(entries[1]["status"], Value::Null, "the dropped request has no status");
-        stop.send(()).unwrap();
-        server.await.unwrap().expect("a graceful shutdown returns Ok");
+        served.stop().await;
     }
 }
 
@@ -239,21 +263,8 @@ on_both_persistent_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_that_disconnect_mid_request_leave_the_store_intact() {
     use tokio::io::AsyncWriteExt;
-    let config = test_config("sqlite::memory:");
-    let app = App::start(&config, Clock::default()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        app.serve(
-            listener,
-            async {
-                let _ = stopped.await;
-            },
-            &config,
-        )
-        .await
-    });
+    let served = Served::start(test_config("sqlite::memory:")).await;
+    let addr = served.addr;
     let (status, body) = http(
         addr,
         Method::POST,
@@ -303,9 +314,5 @@ async fn clients_that_disconnect_mid_request_leave_the_store_intact() {
         StatusCode::OK,
         "what was committed before is still there"
     );
-    stop.send(()).unwrap();
-    server
-        .await
-        .unwrap()
-        .expect("a graceful shutdown returns Ok");
+    served.stop().await;
 }

@@ -163,18 +163,11 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> TestResponse {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {token}"));
-        let body = match body {
-            Some(json) => {
-                request = request.header("content-type", "application/json");
-                Body::from(json.to_string())
-            }
-            None => Body::empty(),
+        let client = Client {
+            router: self.router.clone(),
+            token: token.to_owned(),
         };
-        self.send(request.body(body).expect("valid request")).await
+        client.call_with(method, path, &[], body).await
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
