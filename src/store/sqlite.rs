@@ -29,6 +29,7 @@ pub async fn connect(options: &ConnectOptions) -> StoreResult<(SqlitePool, Sqlit
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
+            .test_before_acquire(false)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(base)
             .await?;
@@ -40,12 +41,14 @@ pub async fn connect(options: &ConnectOptions) -> StoreResult<(SqlitePool, Sqlit
         .synchronous(SqliteSynchronous::Normal);
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
+        .test_before_acquire(false)
         .acquire_timeout(options.acquire_timeout)
         .connect_with(base.clone())
         .await?;
     migrate(&writer).await?;
     let reader = SqlitePoolOptions::new()
         .max_connections(READERS)
+        .test_before_acquire(false)
         .acquire_timeout(options.acquire_timeout)
         .connect_with(base.read_only(true))
         .await?;

@@ -125,6 +125,27 @@ on_both_stores! {
 }
 
 on_both_stores! {
+    /// An account's own delay sets when its cascades are due: the request's time plus the delay
+    /// (the setting's precision is a millisecond).
+    async fn an_accounts_deletion_delay_makes_its_cascades_due_that_long_after_the_delete(app) {
+        let patched = app.call(Method::PATCH, "/_mock/settings", Some(json!({"deletion_delay": "90m 250ms"}))).await;
+        assert_eq!(patched.status, StatusCode::OK);
+        let customer = id_of(&app.customer(None).await);
+        app.delete_customer(&customer).await;
+        let jobs = app.store.deletion_jobs(&app.account()).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        let after = jobs[0].due_at - jobs[0].created_at;
+        let delay = chrono::Duration::milliseconds(90 * 60_000 + 250);
+        assert!(
+            after <= delay && after > delay - chrono::Duration::milliseconds(1),
+            "due {after} after the request, expected {delay}"
+        );
+        let customer_row = app.get(&format!("/customers/{customer}")).await;
+        assert_eq!(customer_row.json()["deleted"], true, "the customer reads as deleting meanwhile");
+    }
+}
+
+on_both_stores! {
     /// Bad settings are 400s naming the key, and change nothing.
     async fn bad_settings_are_validation_errors(app) {
         let response = app.call(Method::PATCH, "/_mock/settings", Some(json!({"deletion_delay": "soon"}))).await;
