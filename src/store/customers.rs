@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 use super::control::millis_to_duration;
+use super::group::Queued;
 use super::model::{Customer, CustomerState, Metadata};
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
 use super::{
-    is_unique_violation, new_id, on_reader, on_tx, CustomerRef, Lock, Store, StoreError,
+    is_unique_violation, new_id, on_reader, on_tx, CustomerRef, Db, Lock, Store, StoreError,
     StoreResult, Tx,
 };
 
@@ -177,9 +178,16 @@ impl Store {
         Ok(customer)
     }
 
-    /// SPEC §5 steps 1–4, in one transaction: refuse unknown or blocked customers, otherwise mark
-    /// the customer deleting and queue exactly one cascade job due after the account's
-    /// `deletion_delay` setting, or `delay` when it has none.
+    /// SPEC §5 steps 1–4, atomically: refuse unknown or blocked customers, otherwise mark the
+    /// customer deleting and queue exactly one cascade job due after the account's
+    /// `deletion_delay` setting, or `delay` when it has none. Queuing the job marks the
+    /// customer deleting (a trigger in the schema), so both happen in one statement.
+    ///
+    /// On SQLite the common case, a customer that may be deleted, goes through the group commit
+    /// ([`group`](super::group)): concurrent DELETEs are queued together in one statement.
+    /// Everything else takes the long way below, which is also PostgreSQL's only way: its check
+    /// must follow the customer's row lock, so that an invoice issued while the DELETE waits for
+    /// that lock is seen.
     pub async fn delete_customer(
         &self,
         account: &str,
@@ -187,14 +195,13 @@ impl Store {
         now: DateTime<Utc>,
         delay: Duration,
     ) -> StoreResult<DeleteOutcome> {
-        let mut tx = self.begin().await?;
         let default_due = due_after(now, delay);
-        if let Some(due_at) = queue_deletion_at_once(&mut tx, account, id, now, default_due).await?
-        {
-            tx.commit().await?;
-            return Ok(DeleteOutcome::Queued { due_at });
+        if let Db::Sqlite { deletes, .. } = &self.db {
+            if let Queued::Yes(due_at) = deletes.queue(account, id, now, default_due).await? {
+                return Ok(DeleteOutcome::Queued { due_at });
+            }
         }
-        // Refused, or on PostgreSQL: find out why, in order, under the customer's row lock.
+        let mut tx = self.begin().await?;
         let customer = lock_customer(
             &mut tx,
             account,
@@ -228,15 +235,6 @@ impl Store {
         let due = delay_ms.map_or(default_due, |ms| due_after(now, millis_to_duration(ms)));
         on_tx!(&mut tx, |c| {
             sqlx::query(
-                "UPDATE customers SET state = 'deleting', deleting_at = $3 \
-                 WHERE account = $1 AND id = $2",
-            )
-            .bind(account)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *c)
-            .await?;
-            sqlx::query(
                 "INSERT INTO deletion_jobs (account, customer_id, state, due_at, created_at) \
                  VALUES ($1, $2, 'pending', $3, $4)",
             )
@@ -255,51 +253,6 @@ impl Store {
 
 fn due_after(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::days(36500))
-}
-
-/// SQLite's DELETE in one round trip: marks the customer deleting and queues its cascade only if
-/// it is active and has no issued invoice, and answers when the cascade is due (`None`: nothing
-/// changed, and the caller finds out why).
-///
-/// Every statement sqlx runs on SQLite is a round trip to the connection's own thread, and those
-/// hand-offs, not SQLite's work, are what a DELETE costs (see BENCHMARKS.md); checking and acting
-/// in one batch takes the DELETE from four statements to one. It is sound on SQLite only: its
-/// writers are serialised, so nothing can change between the check and the act. PostgreSQL's
-/// guard needs the customer's row lock taken first (an invoice issued while the DELETE waits
-/// for that lock must be seen), so it answers `None` there and goes the long way.
-///
-/// The account's own delay, when it has one, is added in SQL: to the request's time in whole
-/// milliseconds, which is the setting's own precision.
-async fn queue_deletion_at_once(
-    tx: &mut Tx,
-    account: &str,
-    id: &str,
-    now: DateTime<Utc>,
-    default_due: DateTime<Utc>,
-) -> StoreResult<Option<DateTime<Utc>>> {
-    let Tx::Sqlite(tx) = tx else {
-        return Ok(None);
-    };
-    Ok(sqlx::query_scalar(
-        "UPDATE customers SET state = 'deleting', deleting_at = $3 \
-         WHERE account = $1 AND id = $2 AND state = 'active' AND NOT EXISTS ( \
-             SELECT 1 FROM invoices WHERE account = $1 AND customer_id = $2 \
-             AND deleted_at IS NULL AND status IN ('issued', 'paid', 'synced')); \
-         INSERT INTO deletion_jobs (account, customer_id, state, due_at, created_at) \
-         SELECT $1, $2, 'pending', COALESCE(( \
-             SELECT strftime('%Y-%m-%dT%H:%M:%f+00:00', ($5 + deletion_delay_ms) / 1000.0, \
-                 'unixepoch') \
-             FROM account_settings WHERE account = $1), $4), $3 \
-         WHERE changes() = 1 \
-         RETURNING due_at",
-    )
-    .bind(account)
-    .bind(id)
-    .bind(now)
-    .bind(default_due)
-    .bind(now.timestamp_millis())
-    .fetch_optional(&mut **tx)
-    .await?)
 }
 
 /// Orb's rule for `currency` and `external_customer_id` on edit: they can be set when unset,

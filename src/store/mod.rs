@@ -17,6 +17,7 @@ mod audit;
 mod control;
 mod customers;
 mod fixtures;
+mod group;
 mod invoices;
 mod jobs;
 mod rows;
@@ -115,6 +116,8 @@ enum Db {
     Sqlite {
         writer: sqlx::SqlitePool,
         reader: sqlx::SqlitePool,
+        /// Queues concurrent DELETEs through the writer in one statement.
+        deletes: group::DeleteBatcher,
     },
 }
 
@@ -184,10 +187,7 @@ impl Tx {
     /// [`abandonable`]): then it rolls back, so that a request answered with a timeout, or
     /// whose client went away, changes nothing.
     pub(crate) async fn commit(self) -> StoreResult<()> {
-        if ABANDONED
-            .try_with(CancellationToken::is_cancelled)
-            .unwrap_or(false)
-        {
+        if abandonment().is_some_and(|token| token.is_cancelled()) {
             self.rollback().await;
             return Err(StoreError::Abandoned);
         }
@@ -207,6 +207,11 @@ impl Tx {
 
 tokio::task_local! {
     static ABANDONED: CancellationToken;
+}
+
+/// The abandonment token of the request this task works for, if it is one.
+pub(crate) fn abandonment() -> Option<CancellationToken> {
+    ABANDONED.try_with(CancellationToken::clone).ok()
 }
 
 /// Runs `work` (a request's store calls) so that it can be abandoned safely: `work` should run
@@ -280,7 +285,12 @@ impl Store {
             Db::Postgres(postgres::connect(options).await?)
         } else if url.starts_with("sqlite:") {
             let (writer, reader) = sqlite::connect(options).await?;
-            Db::Sqlite { writer, reader }
+            let deletes = group::DeleteBatcher::start(writer.clone());
+            Db::Sqlite {
+                writer,
+                reader,
+                deletes,
+            }
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
@@ -316,7 +326,7 @@ impl Store {
     pub async fn close(&self) {
         match &self.db {
             Db::Postgres(pool) => pool.close().await,
-            Db::Sqlite { writer, reader } => {
+            Db::Sqlite { writer, reader, .. } => {
                 reader.close().await;
                 writer.close().await;
             }

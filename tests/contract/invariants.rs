@@ -295,3 +295,84 @@ on_both_persistent_stores! {
         app.stop().await;
     }
 }
+
+on_both_persistent_stores! {
+    /// A burst of DELETEs of many customers at once (which SQLite queues together in one
+    /// statement) still answers each request for its own customer: 204 for the deletable ones
+    /// (once each, however often repeated), 400 for one with an issued invoice, 404 for an
+    /// unknown id, and each account's own delay.
+    async fn concurrent_deletes_of_many_customers_each_get_their_own_answer(store) {
+        let app = store.app().await;
+        let other = "sk_test_other_account";
+        let settings = send_to(app.router.clone(), request(other, "PATCH", "/_mock/settings", Some(json!({"deletion_delay": "2h"})))).await;
+        assert_eq!(settings.status, StatusCode::OK);
+        let mut expected = Vec::new();
+        for n in 0..20 {
+            let id = app.customer(None).await["id"].as_str().unwrap().to_owned();
+            let repeats = if n % 4 == 0 { 3 } else { 1 };
+            for _ in 0..repeats {
+                expected.push((app.token.clone(), id.clone(), StatusCode::NO_CONTENT));
+            }
+        }
+        for _ in 0..8 {
+            let id = app.customer(None).await["id"].as_str().unwrap().to_owned();
+            app.invoice(&id, true).await;
+            expected.push((app.token.clone(), id, StatusCode::BAD_REQUEST));
+        }
+        for n in 0..8 {
+            expected.push((app.token.clone(), format!("cus_unknown_{n}"), StatusCode::NOT_FOUND));
+        }
+        for _ in 0..8 {
+            let created = send_to(app.router.clone(), request(other, "POST", "/customers", Some(json!({"name": "Other", "email": "o@example.com"})))).await;
+            let id = created.created()["id"].as_str().unwrap().to_owned();
+            expected.push((other.to_owned(), id, StatusCode::NO_CONTENT));
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (token, id, status) in expected.clone() {
+            let router = app.router.clone();
+            tasks.spawn(async move {
+                let response = send_to(router, request(&token, "DELETE", &format!("/customers/{id}"), None)).await;
+                (id, status, response)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let (id, status, response) = joined.unwrap();
+            match status {
+                StatusCode::BAD_REQUEST => {
+                    let body = response.assert_error(400, "400-constraint-violation");
+                    assert!(body["detail"].as_str().unwrap().contains(&id), "{body}");
+                }
+                StatusCode::NOT_FOUND => {
+                    response.assert_error(404, "404-resource-not-found");
+                }
+                _ => assert_eq!(response.status, status, "DELETE {id}: {}", String::from_utf8_lossy(&response.bytes)),
+            }
+        }
+        let jobs = app.store.deletion_jobs(&app.account()).await.unwrap();
+        assert_eq!(jobs.len(), 20, "one job per deletable customer, however often it was deleted");
+        for job in &jobs {
+            assert_eq!(job.due_at - job.created_at, chrono::Duration::hours(1), "the server's delay");
+        }
+        let other_jobs = app.store.deletion_jobs(&orb_mock::http::extract::Account::from_token(other).0).await.unwrap();
+        assert_eq!(other_jobs.len(), 8);
+        for job in &other_jobs {
+            let after = job.due_at - job.created_at;
+            assert!(after <= chrono::Duration::hours(2) && after > chrono::Duration::hours(2) - chrono::Duration::milliseconds(1), "the account's own delay: {after}");
+        }
+        for (token, id, status) in &expected {
+            let shown = send_to(app.router.clone(), request(token, "GET", &format!("/customers/{id}"), None)).await;
+            match *status {
+                StatusCode::NO_CONTENT => assert_eq!(shown.json()["deleted"], true, "{id} reads as deleting"),
+                StatusCode::BAD_REQUEST => {
+                    assert_eq!(shown.status, StatusCode::OK);
+                    assert_eq!(shown.json()["id"], id.as_str(), "{id} is untouched: the full customer");
+                    assert_ne!(shown.json()["deleted"], true);
+                }
+                _ => assert_eq!(shown.status, StatusCode::NOT_FOUND),
+            }
+        }
+        app.finish_deletions().await;
+        assert!(app.store.invariant_violations().await.unwrap().is_empty());
+        app.stop().await;
+    }
+}
