@@ -10,8 +10,21 @@ use orb_mock::server::{shutdown_signal, App};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    limit_malloc_arenas();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(err) => {
+            eprintln!("orb-mock: cannot start the async runtime: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Healthcheck { url, timeout }) = cli.command {
         return match orb_mock::healthcheck::check(&url, timeout).await {
@@ -58,5 +71,21 @@ fn init_logging(config: &Config) {
     match config.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
+    }
+}
+
+/// glibc's malloc gives each thread that allocates (tokio's workers, each SQLite connection's
+/// thread) an arena of its own, up to eight per core, and returns little of them: under load
+/// that tripled orb-mock's resident memory in the benchmark (BENCHMARKS.md, "Memory") for no
+/// measurable speed. Two arenas are plenty for a process this size. `MALLOC_ARENA_MAX` in the
+/// environment still wins.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets a malloc tunable, and main calls this before it starts
+        // any thread.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
     }
 }

@@ -112,6 +112,7 @@ impl App {
                 config.journal_size,
                 config.rate_limit,
             )),
+            tasks: tokio_util::task::TaskTracker::new(),
         };
         App {
             state,
@@ -171,6 +172,17 @@ impl App {
         {
             tracing::warn!(
                 "in-flight requests did not finish within {:?}; closing them",
+                config.shutdown_timeout
+            );
+        }
+        // Requests whose clients left are still finishing (or rolling back) on their tasks.
+        self.state.tasks.close();
+        if tokio::time::timeout(config.shutdown_timeout, self.state.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "abandoned requests did not finish within {:?}",
                 config.shutdown_timeout
             );
         }

@@ -1,22 +1,31 @@
 #!/usr/bin/env python3
 """Seed orb-mock through POST /_mock/fixtures, in chunks, with caller-chosen ids.
 
-usage: seed.py BASE_URL PREFIX COUNT [--owned]
+usage: seed.py BASE_URL PREFIX COUNT [--owned] [--sql]
 
 Creates customers PREFIX0 … PREFIX{COUNT-1}. With --owned each also gets 5 subscriptions and
 5 invoices, draft and void alternately (so that deleting the customer is allowed and its cascade
 has 10 rows to soft-delete). Chunks stay under orb-mock's default 1 MiB body limit. Prints the
 seconds taken and the rows loaded.
 
-Development fallback: when the server has no /_mock/fixtures (404) and BENCH_SEED_PG names the
-PostgreSQL database it runs on, the same rows are written straight into that database instead.
-The SQLite columns have no such fallback.
+With --sql the same rows are written straight into the server's database instead: for the growth
+row's 1,000,000 customers, which fixtures (a transaction of per-row statements, checked one by
+one) load too slowly on PostgreSQL. BENCH_SEED_PG names a PostgreSQL database, BENCH_SEED_SQLITE
+a SQLite file (customers only); an in-memory store can only be seeded through fixtures. The rows
+are the ones fixtures would write: same columns, same account (the SHA-256 of the API key).
+
+The same direct writing is the fallback, on PostgreSQL, for a development build that has no
+/_mock/fixtures route (404).
 """
+import hashlib
 import http.client
 import json
 import os
+import sqlite3
+import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 LIMIT = 900_000  # bytes per request, under --max-body-bytes' default of 1 MiB
@@ -63,11 +72,21 @@ def main():
         if response.status != 201:
             sys.exit(f"POST /_mock/fixtures answered {response.status}: {answer[:500]!r}")
 
+    account = hashlib.sha256(headers["Authorization"][len("Bearer "):].encode()).hexdigest()
+    if "--sql" in sys.argv[4:]:
+        if os.environ.get("BENCH_SEED_SQLITE"):
+            rows = direct_sqlite(os.environ["BENCH_SEED_SQLITE"], account, prefix, count, owned)
+        elif os.environ.get("BENCH_SEED_PG"):
+            rows = direct_pg(os.environ["BENCH_SEED_PG"], account, prefix, count, owned)
+        else:
+            sys.exit("--sql needs BENCH_SEED_PG or BENCH_SEED_SQLITE")
+        print(f"{time.perf_counter() - start:.3f} {rows}")
+        return
     try:
         send([], [], [])  # an empty document: is the route there?
         rows = fixtures(count, prefix, owned, send)
     except NoFixtures:
-        rows = direct_pg(os.environ["BENCH_SEED_PG"], headers, prefix, count, owned)
+        rows = direct_pg(os.environ["BENCH_SEED_PG"], account, prefix, count, owned)
     print(f"{time.perf_counter() - start:.3f} {rows}")
 
 
@@ -75,12 +94,8 @@ class NoFixtures(Exception):
     pass
 
 
-def direct_pg(dsn, headers, prefix, count, owned):
-    """Fallback for a build without POST /_mock/fixtures (development only): the same rows,
-    written straight into orb-mock's PostgreSQL database."""
-    import hashlib
-    import subprocess
-    account = hashlib.sha256(headers["Authorization"][len("Bearer "):].encode()).hexdigest()
+def direct_pg(dsn, account, prefix, count, owned):
+    """The same rows as fixtures, written straight into orb-mock's PostgreSQL database."""
     last = count - 1
     sql = f"""
 INSERT INTO customers (account, id, name, email, currency, timezone, metadata, balance, state,
@@ -103,6 +118,25 @@ SELECT '{account}', '{prefix}' || g || '_i' || j, '{prefix}' || g, 'B-' || g || 
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn], input=sql.encode(),
                    check=True, stdout=subprocess.DEVNULL)
     return count * (11 if owned else 1)
+
+
+def direct_sqlite(path, account, prefix, count, owned):
+    """The same customers as fixtures, written straight into orb-mock's SQLite file (in WAL
+    mode, so the running server keeps serving meanwhile)."""
+    if owned:
+        sys.exit("--sql on SQLite seeds customers only")
+    now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    conn = sqlite3.connect(path, timeout=120)
+    with conn:
+        conn.execute(
+            "WITH RECURSIVE g(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM g WHERE n < ?) "
+            "INSERT INTO customers (account, id, name, email, currency, timezone, metadata, "
+            "balance, state, created_at) "
+            "SELECT ?, ? || n, 'Bench ' || n, 'bench' || n || '@example.com', 'USD', 'Etc/UTC', "
+            "'{}', '0.00', 'active', ? FROM g",
+            (count - 1, account, prefix, now))
+    conn.close()
+    return count
 
 
 def fixtures(count, prefix, owned, send):

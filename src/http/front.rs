@@ -198,7 +198,7 @@ async fn within_timeout(
     let abandoned = CancellationToken::new();
     // Dropped unanswered (timeout, or the connection went away): mark the work abandoned.
     let guard = abandoned.clone().drop_guard();
-    let task = tokio::spawn(crate::store::abandonable(abandoned, run));
+    let task = state.tasks.spawn(crate::store::abandonable(abandoned, run));
     let answer = match tokio::time::timeout(state.config.request_timeout, task).await {
         Ok(Ok(response)) => response,
         Ok(Err(join_error)) => {

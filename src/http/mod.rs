@@ -41,6 +41,9 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// The control surface's in-memory state (journal, faults, rate budgets).
     pub control: Arc<mock::Control>,
+    /// Every request's task, so that shutdown can wait for those whose client has gone (they
+    /// are no longer connections to wait for) before it closes the store.
+    pub tasks: tokio_util::task::TaskTracker,
 }
 
 /// The settings handlers need (a subset of [`crate::config::Config`]).
