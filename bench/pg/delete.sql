@@ -1,5 +1,6 @@
 -- pgbench's half of the DELETE limit: the transaction orb-mock runs for
 -- DELETE /customers/{id} on PostgreSQL (src/store/customers.rs: delete_customer, lock_customer),
+-- on a database orb-mock created (so with its trigger),
 -- statement for statement, with the same row lock. Each client deletes distinct customers:
 -- entry k = :from + :client_id + :clients * i of the same permutation bench/wrk/delete.lua walks.
 -- Variables from run.sh (-D): acct, prefix, n, from, clients, i=0. Run with -M prepared (sqlx
@@ -11,10 +12,10 @@ BEGIN;
 SELECT pk, id, external_customer_id, name, email, currency, timezone, metadata, balance, state,
        created_at
   FROM customers WHERE account = :acct AND id = :prefix || :num AND state <> 'deleted' FOR UPDATE;
-SELECT COUNT(*) FROM invoices WHERE account = :acct AND customer_id = :prefix || :num
-   AND deleted_at IS NULL AND status IN ('issued', 'paid', 'synced');
-UPDATE customers SET state = 'deleting', deleting_at = now()
- WHERE account = :acct AND id = :prefix || :num;
+SELECT (SELECT COUNT(*) FROM invoices WHERE account = :acct AND customer_id = :prefix || :num
+   AND deleted_at IS NULL AND status IN ('issued', 'paid', 'synced')),
+       (SELECT deletion_delay_ms FROM account_settings WHERE account = :acct);
+-- The schema's trigger marks the customer deleting as its job is queued, as for orb-mock.
 INSERT INTO deletion_jobs (account, customer_id, state, due_at, created_at)
 VALUES (:acct, :prefix || :num, 'pending', now() + interval '1 hour', now());
 COMMIT;

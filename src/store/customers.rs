@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 use super::control::millis_to_duration;
-use super::group::Queued;
+use super::group::{CustomerRead, Deletion, Queued};
 use super::model::{Customer, CustomerState, Metadata};
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
 use super::{
@@ -76,6 +76,15 @@ impl Store {
 
     /// A customer that is active or being deleted; `None` once fully deleted or never seen.
     pub async fn customer(&self, account: &str, by: &CustomerRef) -> StoreResult<Option<Customer>> {
+        if let (Db::Sqlite { reads, .. }, CustomerRef::Id(id)) = (&self.db, by) {
+            let read = CustomerRead {
+                account: account.to_owned(),
+                id: id.clone(),
+            };
+            if let Some(answer) = reads.ask(read).await {
+                return answer;
+            }
+        }
         let (column, value) = ref_column(by);
         let sql = format!(
             "SELECT {CUSTOMER_COLUMNS} FROM customers \
@@ -197,8 +206,17 @@ impl Store {
     ) -> StoreResult<DeleteOutcome> {
         let default_due = due_after(now, delay);
         if let Db::Sqlite { deletes, .. } = &self.db {
-            if let Queued::Yes(due_at) = deletes.queue(account, id, now, default_due).await? {
-                return Ok(DeleteOutcome::Queued { due_at });
+            let deletion = Deletion {
+                account: account.to_owned(),
+                id: id.to_owned(),
+                now,
+                default_due,
+                abandoned: super::abandonment(),
+            };
+            match deletes.ask(deletion).await {
+                Some(Ok(Queued::Yes(due_at))) => return Ok(DeleteOutcome::Queued { due_at }),
+                Some(Err(err)) => return Err(err),
+                Some(Ok(Queued::No)) | None => {}
             }
         }
         let mut tx = self.begin().await?;

@@ -1,31 +1,100 @@
-//! Group commit of DELETEs on SQLite.
+//! Group commit on SQLite: concurrent requests served by one statement.
 //!
 //! SQLite has one writer, and sqlx runs each SQLite connection on a thread of its own: every
-//! statement, `BEGIN` and `COMMIT` is a hand-off to that thread and back. Profiling the DELETE
-//! under load (BENCHMARKS.md) showed those hand-offs, not SQLite's work, to be its cost. So
-//! concurrent DELETEs are gathered here and queued together: one task takes every DELETE waiting
-//! (up to [`MAX_BATCH`]) and queues them all in one `INSERT … SELECT` over a JSON array, which
-//! SQLite runs atomically without an explicit transaction; the schema's trigger marks each
-//! queued customer deleting in the same statement. One round trip serves the whole batch.
+//! statement, `BEGIN` and `COMMIT` is a hand-off to that thread and back. Profiling under load
+//! (BENCHMARKS.md) showed those hand-offs, not SQLite's work, to be what a request costs, and an
+//! in-memory database has a single connection, so they queue behind each other. A [`Batcher`]
+//! is one task that takes every request of its kind waiting (up to [`MAX_BATCH`]) and serves
+//! them all with one statement over a JSON array: one round trip for the whole batch.
 //!
-//! The statement queues only the customers that may be deleted at once (active, no issued
-//! invoice). Any other DELETE, a batch that fails, or a batcher that has stopped answers
-//! [`Queued::No`], and the caller takes the long way in a transaction of its own, which finds
-//! out why and answers for that request alone. A request abandoned before its batch runs is
-//! left out of it (SPEC §6: a request answered with a timeout changes nothing).
+//! Two kinds are batched, the hottest of each side:
+//! - [`queue_deletions`]: DELETEs of customers that may be deleted at once, queued by one
+//!   `INSERT … SELECT`, which SQLite runs atomically without an explicit transaction; the
+//!   schema's trigger marks each queued customer deleting in the same statement. Any other
+//!   DELETE (unknown, already deleting, blocked), or one whose batch failed, answers
+//!   [`Queued::No`], and the caller takes the long way in a transaction of its own, which finds
+//!   out why and answers for that request alone. A request abandoned before its batch runs is
+//!   left out of it (SPEC §6: a request answered with a timeout changes nothing).
+//! - [`read_customers`]: customers read by id.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::json;
-use sqlx::SqlitePool;
+use serde_json::{json, Value};
+use sqlx::{FromRow, Row, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::model::Customer;
+use super::rows::{CustomerRow, CUSTOMER_COLUMNS};
 use super::{StoreError, StoreResult};
 
-/// The most DELETEs queued by one statement.
+/// The most requests served by one statement.
 pub const MAX_BATCH: usize = 256;
+
+type Pending<Q, A> = (Q, oneshot::Sender<StoreResult<A>>);
+
+/// A task serving queries `Q` in batches; cheap to clone. The task ends when every handle is
+/// dropped.
+pub(crate) struct Batcher<Q, A> {
+    sender: mpsc::UnboundedSender<Pending<Q, A>>,
+}
+
+impl<Q, A> Clone for Batcher<Q, A> {
+    fn clone(&self) -> Self {
+        Batcher {
+            sender: self.sender.clone(),
+        }
+    }
+}
+
+impl<Q: Send + 'static, A: Send + 'static> Batcher<Q, A> {
+    /// Starts the task on the current runtime: `serve` answers a batch, one answer per query
+    /// in order; a shorter answer leaves the rest unanswered (their callers see `None`).
+    pub(crate) fn start<F, Fut>(pool: SqlitePool, serve: F) -> Self
+    where
+        F: Fn(SqlitePool, Vec<Q>) -> Fut + Send + 'static,
+        Fut: Future<Output = Vec<StoreResult<A>>> + Send,
+    {
+        let (sender, mut receiver) = mpsc::unbounded_channel::<Pending<Q, A>>();
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(MAX_BATCH);
+            while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                let (queries, replies): (Vec<Q>, Vec<_>) = batch.drain(..).unzip();
+                let answers = serve(pool.clone(), queries).await;
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(answer);
+                }
+            }
+        });
+        Batcher { sender }
+    }
+
+    /// The answer to `query`, or `None` when the task has stopped or left it unanswered.
+    pub(crate) async fn ask(&self, query: Q) -> Option<StoreResult<A>> {
+        let (reply, answer) = oneshot::channel();
+        self.sender.send((query, reply)).ok()?;
+        answer.await.ok()
+    }
+}
+
+// The times are written as sqlx writes a `DateTime<Utc>` to SQLite, so that every timestamp
+// column holds one format (they are compared as text).
+fn text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+/// A DELETE of a customer, for [`queue_deletions`].
+pub(crate) struct Deletion {
+    pub account: String,
+    pub id: String,
+    pub now: DateTime<Utc>,
+    /// When the cascade is due if the account has no delay of its own.
+    pub default_due: DateTime<Utc>,
+    pub abandoned: Option<CancellationToken>,
+}
 
 /// What became of one DELETE sent to the batcher.
 #[derive(Debug, PartialEq, Eq)]
@@ -36,132 +105,130 @@ pub(crate) enum Queued {
     No,
 }
 
-struct Deletion {
-    account: String,
-    id: String,
-    now: DateTime<Utc>,
-    default_due: DateTime<Utc>,
-    abandoned: Option<CancellationToken>,
-    reply: oneshot::Sender<StoreResult<Queued>>,
-}
-
-/// A handle on the batching task; cheap to clone. The task ends when every handle is dropped.
-#[derive(Clone)]
-pub(crate) struct DeleteBatcher {
-    sender: mpsc::UnboundedSender<Deletion>,
-}
-
-impl DeleteBatcher {
-    /// Starts the batching task on the current runtime, writing through `writer`.
-    pub(crate) fn start(writer: SqlitePool) -> Self {
-        let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(run(writer, receiver));
-        DeleteBatcher { sender }
-    }
-
-    /// Marks `id` deleting and queues its cascade, due after the account's own delay, or at
-    /// `default_due` when it has none, if it is active and has no issued invoice.
-    pub(crate) async fn queue(
-        &self,
-        account: &str,
-        id: &str,
-        now: DateTime<Utc>,
-        default_due: DateTime<Utc>,
-    ) -> StoreResult<Queued> {
-        let (reply, answer) = oneshot::channel();
-        let deletion = Deletion {
-            account: account.to_owned(),
-            id: id.to_owned(),
-            now,
-            default_due,
-            abandoned: super::abandonment(),
-            reply,
-        };
-        if self.sender.send(deletion).is_err() {
-            return Ok(Queued::No);
-        }
-        answer.await.unwrap_or(Ok(Queued::No))
-    }
-}
-
-async fn run(writer: SqlitePool, mut receiver: mpsc::UnboundedReceiver<Deletion>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut seen = HashSet::new();
-        let mut queued = Vec::with_capacity(batch.len());
-        for deletion in batch.drain(..) {
-            if deletion
-                .abandoned
-                .as_ref()
-                .is_some_and(|t| t.is_cancelled())
-            {
-                let _ = deletion.reply.send(Err(StoreError::Abandoned));
-            } else if seen.insert((deletion.account.clone(), deletion.id.clone())) {
-                queued.push(deletion);
-            } else {
-                // The same customer twice in one batch: the second is already deleting.
-                let _ = deletion.reply.send(Ok(Queued::No));
-            }
-        }
-        let mut due = match queue_all(&writer, &queued).await {
-            Ok(rows) => rows,
-            Err(err) => {
-                tracing::warn!(error = %err, size = queued.len(), "a batch of DELETEs failed; each goes alone");
-                Vec::new()
-            }
-        };
-        for deletion in queued {
-            let found = due
-                .iter()
-                .position(|(account, id, _)| *account == deletion.account && *id == deletion.id);
-            let answer = match found {
-                Some(at) => Queued::Yes(due.swap_remove(at).2),
-                None => Queued::No,
-            };
-            let _ = deletion.reply.send(Ok(answer));
-        }
-    }
-}
-
-/// The one statement: queues every listed customer that may be deleted now, and answers the
-/// `(account, id, due_at)` of each it queued. An account's own delay is added in SQL, to the
-/// request's time in whole milliseconds (the setting's own precision).
-async fn queue_all(
-    writer: &SqlitePool,
-    batch: &[Deletion],
-) -> sqlx::Result<Vec<(String, String, DateTime<Utc>)>> {
-    if batch.is_empty() {
-        return Ok(Vec::new());
-    }
-    // The times are written as sqlx writes a `DateTime<Utc>` to SQLite, so that every
-    // timestamp column holds one format (compared as text).
-    let text = |at: DateTime<Utc>| at.to_rfc3339_opts(SecondsFormat::AutoSi, false);
-    let rows: Vec<_> = batch
-        .iter()
-        .map(|d| {
-            json!({
+/// Queues, in one statement, every listed customer that may be deleted now (active, no issued
+/// invoice). An account's own delay is added in SQL, to the request's time in whole
+/// milliseconds (the setting's own precision).
+pub(crate) async fn queue_deletions(
+    writer: SqlitePool,
+    batch: Vec<Deletion>,
+) -> Vec<StoreResult<Queued>> {
+    let mut answers: Vec<Option<StoreResult<Queued>>> = Vec::with_capacity(batch.len());
+    let mut seen = HashSet::new();
+    let mut rows = Vec::new();
+    for d in &batch {
+        if d.abandoned.as_ref().is_some_and(|t| t.is_cancelled()) {
+            answers.push(Some(Err(StoreError::Abandoned)));
+        } else if !seen.insert((&d.account, &d.id)) {
+            // The same customer twice in one batch: the second finds it already deleting.
+            answers.push(Some(Ok(Queued::No)));
+        } else {
+            answers.push(None);
+            rows.push(json!({
                 "a": d.account, "i": d.id, "n": text(d.now), "d": text(d.default_due),
                 "m": d.now.timestamp_millis(),
-            })
+            }));
+        }
+    }
+    let queued: Vec<(String, String, DateTime<Utc>)> = if rows.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(
+            "INSERT INTO deletion_jobs (account, customer_id, state, due_at, created_at) \
+             SELECT r.account, r.id, 'pending', COALESCE(( \
+                 SELECT strftime('%Y-%m-%dT%H:%M:%f+00:00', \
+                     (r.now_ms + s.deletion_delay_ms) / 1000.0, 'unixepoch') \
+                 FROM account_settings s WHERE s.account = r.account), r.due), r.now \
+             FROM (SELECT value ->> 'a' AS account, value ->> 'i' AS id, value ->> 'n' AS now, \
+                          value ->> 'd' AS due, value ->> 'm' AS now_ms \
+                   FROM json_each($1)) AS r \
+             WHERE EXISTS (SELECT 1 FROM customers c \
+                           WHERE c.account = r.account AND c.id = r.id AND c.state = 'active') \
+               AND NOT EXISTS (SELECT 1 FROM invoices i \
+                               WHERE i.account = r.account AND i.customer_id = r.id \
+                               AND i.deleted_at IS NULL \
+                               AND i.status IN ('issued', 'paid', 'synced')) \
+             RETURNING account, customer_id, due_at",
+        )
+        .bind(Value::Array(rows).to_string())
+        .fetch_all(&writer)
+        .await
+        .unwrap_or_else(|err| {
+            tracing::warn!(error = %err, size = batch.len(), "a batch of DELETEs failed; each goes alone");
+            Vec::new()
         })
+    };
+    let position: HashMap<(&str, &str), usize> = batch
+        .iter()
+        .enumerate()
+        .filter(|(at, _)| answers[*at].is_none())
+        .map(|(at, d)| ((d.account.as_str(), d.id.as_str()), at))
         .collect();
-    sqlx::query_as(
-        "INSERT INTO deletion_jobs (account, customer_id, state, due_at, created_at) \
-         SELECT r.account, r.id, 'pending', COALESCE(( \
-             SELECT strftime('%Y-%m-%dT%H:%M:%f+00:00', (r.now_ms + s.deletion_delay_ms) / 1000.0, \
-                 'unixepoch') \
-             FROM account_settings s WHERE s.account = r.account), r.due), r.now \
-         FROM (SELECT value ->> 'a' AS account, value ->> 'i' AS id, value ->> 'n' AS now, \
-                      value ->> 'd' AS due, value ->> 'm' AS now_ms \
-               FROM json_each($1)) AS r \
-         WHERE EXISTS (SELECT 1 FROM customers c \
-                       WHERE c.account = r.account AND c.id = r.id AND c.state = 'active') \
-           AND NOT EXISTS (SELECT 1 FROM invoices i \
-                           WHERE i.account = r.account AND i.customer_id = r.id \
-                           AND i.deleted_at IS NULL AND i.status IN ('issued', 'paid', 'synced')) \
-         RETURNING account, customer_id, due_at",
-    )
-    .bind(serde_json::Value::Array(rows).to_string())
-    .fetch_all(writer)
-    .await
+    for (account, id, due) in &queued {
+        if let Some(&at) = position.get(&(account.as_str(), id.as_str())) {
+            answers[at] = Some(Ok(Queued::Yes(*due)));
+        }
+    }
+    answers
+        .into_iter()
+        .map(|answer| answer.unwrap_or(Ok(Queued::No)))
+        .collect()
+}
+
+/// A read of a customer by id, for [`read_customers`].
+pub(crate) struct CustomerRead {
+    pub account: String,
+    pub id: String,
+}
+
+/// Reads every listed customer that is not fully deleted, in one statement. A batch that fails
+/// is left unanswered, and each caller reads alone.
+pub(crate) async fn read_customers(
+    reader: SqlitePool,
+    batch: Vec<CustomerRead>,
+) -> Vec<StoreResult<Option<Customer>>> {
+    let keys: Vec<Value> = batch
+        .iter()
+        .enumerate()
+        .map(|(at, r)| json!({"k": at, "a": r.account, "i": r.id}))
+        .collect();
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let columns: Vec<String> = CUSTOMER_COLUMNS
+            .split(',')
+            .map(|column| format!("c.{}", column.trim()))
+            .collect();
+        format!(
+            "SELECT r.value ->> 'k' AS batch_index, {} \
+             FROM json_each($1) AS r \
+             JOIN customers c ON c.account = r.value ->> 'a' AND c.id = r.value ->> 'i' \
+             WHERE c.state <> 'deleted'",
+            columns.join(", ")
+        )
+    });
+    let found = sqlx::query(&SQL)
+        .bind(Value::Array(keys).to_string())
+        .fetch_all(&reader)
+        .await;
+    let rows = match found {
+        Ok(rows) => rows,
+        Err(err) => {
+            tracing::warn!(error = %err, size = batch.len(), "a batch of customer reads failed; each goes alone");
+            return Vec::new();
+        }
+    };
+    let mut answers: Vec<StoreResult<Option<Customer>>> = batch.iter().map(|_| Ok(None)).collect();
+    for row in rows {
+        let Some(at) = row
+            .try_get::<i64, _>("batch_index")
+            .ok()
+            .and_then(|at| usize::try_from(at).ok())
+            .filter(|at| *at < answers.len())
+        else {
+            continue;
+        };
+        answers[at] = CustomerRow::from_row(&row)
+            .map_err(StoreError::from)
+            .and_then(CustomerRow::into_domain)
+            .map(Some);
+    }
+    answers
 }

@@ -117,7 +117,9 @@ enum Db {
         writer: sqlx::SqlitePool,
         reader: sqlx::SqlitePool,
         /// Queues concurrent DELETEs through the writer in one statement.
-        deletes: group::DeleteBatcher,
+        deletes: group::Batcher<group::Deletion, group::Queued>,
+        /// Reads concurrently requested customers in one statement.
+        reads: group::Batcher<group::CustomerRead, Option<model::Customer>>,
     },
 }
 
@@ -285,11 +287,13 @@ impl Store {
             Db::Postgres(postgres::connect(options).await?)
         } else if url.starts_with("sqlite:") {
             let (writer, reader) = sqlite::connect(options).await?;
-            let deletes = group::DeleteBatcher::start(writer.clone());
+            let deletes = group::Batcher::start(writer.clone(), group::queue_deletions);
+            let reads = group::Batcher::start(reader.clone(), group::read_customers);
             Db::Sqlite {
                 writer,
                 reader,
                 deletes,
+                reads,
             }
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));

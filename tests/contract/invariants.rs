@@ -300,7 +300,8 @@ on_both_persistent_stores! {
     /// A burst of DELETEs of many customers at once (which SQLite queues together in one
     /// statement) still answers each request for its own customer: 204 for the deletable ones
     /// (once each, however often repeated), 400 for one with an issued invoice, 404 for an
-    /// unknown id, and each account's own delay.
+    /// unknown id, and each account's own delay. Reading them all back at once, each read gets
+    /// its own customer, and no account sees another's.
     async fn concurrent_deletes_of_many_customers_each_get_their_own_answer(store) {
         let app = store.app().await;
         let other = "sk_test_other_account";
@@ -359,9 +360,22 @@ on_both_persistent_stores! {
             let after = job.due_at - job.created_at;
             assert!(after <= chrono::Duration::hours(2) && after > chrono::Duration::hours(2) - chrono::Duration::milliseconds(1), "the account's own delay: {after}");
         }
-        for (token, id, status) in &expected {
-            let shown = send_to(app.router.clone(), request(token, "GET", &format!("/customers/{id}"), None)).await;
-            match *status {
+        // Read back all at once too (SQLite serves concurrent reads by id in one statement):
+        // each read answers for its own account and customer.
+        let mut reads = tokio::task::JoinSet::new();
+        for (token, id, status) in expected.clone() {
+            let router = app.router.clone();
+            reads.spawn(async move {
+                let shown = send_to(router, request(&token, "GET", &format!("/customers/{id}"), None)).await;
+                (token, id, status, shown)
+            });
+        }
+        while let Some(joined) = reads.join_next().await {
+            let (token, id, status, shown) = joined.unwrap();
+            let foreign = if token == other { app.token.clone() } else { other.to_owned() };
+            let elsewhere = send_to(app.router.clone(), request(&foreign, "GET", &format!("/customers/{id}"), None)).await;
+            assert_eq!(elsewhere.status, StatusCode::NOT_FOUND, "{id} is not visible to the other account");
+            match status {
                 StatusCode::NO_CONTENT => assert_eq!(shown.json()["deleted"], true, "{id} reads as deleting"),
                 StatusCode::BAD_REQUEST => {
                     assert_eq!(shown.status, StatusCode::OK);
