@@ -3,9 +3,10 @@
 //! A file database runs in WAL mode with one writer connection and a few readers: readers never
 //! block the writer, and the single writer turns contention into queueing inside the pool, so
 //! clients never see `database is locked`. Every write transaction starts with
-//! `BEGIN IMMEDIATE` (see [`super::Store::begin`]). An in-memory database lives inside one
-//! connection, so it is deliberately a single connection that is never recycled: readers and
-//! the writer share it.
+//! `BEGIN IMMEDIATE` (see [`super::Store::begin`]). An in-memory database (a private `memdb`
+//! one, see [`connect`]) lives inside one connection, so it is deliberately a single connection
+//! that is never recycled: readers and the writer share it. SQLite's `memdb` VFS caps such a
+//! database at 1 GiB; past that a write fails with SQLite's "database or disk is full".
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,13 +18,28 @@ use super::{ConnectOptions, StoreResult};
 
 const READERS: u32 = 4;
 
+/// The in-memory store: a private (not `/`-prefixed) database of SQLite's `memdb` VFS.
+const MEMDB_NAME: &str = "orb-mock";
+const MEMDB_VFS: &str = "memdb";
+
 /// Returns `(writer, reader)` pools, migrated; for an in-memory database both are the same pool.
 pub async fn connect(options: &ConnectOptions) -> StoreResult<(SqlitePool, SqlitePool)> {
-    let base = SqliteConnectOptions::from_str(&options.url)?
-        .create_if_missing(true)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
+    let common = |base: SqliteConnectOptions| {
+        base.create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+    };
     if is_in_memory(&options.url) {
+        // Not SQLite's `:memory:`, which keeps every page in its page cache and, at the end
+        // of every write transaction, scanned that whole cache (`pcache1TruncateUnsafe`): with
+        // a million customers that was 59% of a DELETE's time under load (BENCHMARKS.md).
+        // A private database of the `memdb` VFS holds the same bytes as one buffer behind an
+        // ordinary, bounded page cache, and is gone with its connection all the same.
+        let base = common(
+            SqliteConnectOptions::new()
+                .filename(MEMDB_NAME)
+                .vfs(MEMDB_VFS),
+        );
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -36,7 +52,7 @@ pub async fn connect(options: &ConnectOptions) -> StoreResult<(SqlitePool, Sqlit
         migrate(&pool).await?;
         return Ok((pool.clone(), pool));
     }
-    let base = base
+    let base = common(SqliteConnectOptions::from_str(&options.url)?)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal);
     let writer = SqlitePoolOptions::new()
