@@ -1,15 +1,17 @@
 //! A check of SPEC §5's invariants over the whole store, for tests and reliability drills: after
 //! any interleaving of requests, crashes and restarts, this should find nothing.
 
-use super::{on_reader, Store, StoreResult};
+use super::{blocking_invoice_statuses, on_reader, Store, StoreResult};
 
 /// Each query returns one row per violation, described in words.
 const CHECKS: [(&str, &str); 4] = [
     (
         "a deleting or deleted customer owns an issued, paid or synced invoice",
-        "SELECT c.id FROM customers c JOIN invoices i ON i.account = c.account \
-         AND i.customer_id = c.id WHERE c.state <> 'active' \
-         AND i.status IN ('issued', 'paid', 'synced')",
+        concat!(
+            "SELECT c.id FROM customers c JOIN invoices i ON i.account = c.account \
+             AND i.customer_id = c.id WHERE c.state <> 'active' AND i.status IN ",
+            blocking_invoice_statuses!()
+        ),
     ),
     (
         "a deleted customer still has a visible subscription or invoice",

@@ -10,8 +10,8 @@ use super::group::{CustomerRead, Deletion, Queued};
 use super::model::{Customer, CustomerState, Metadata};
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
 use super::{
-    is_unique_violation, new_id, on_reader, on_tx, CustomerRef, Db, Lock, Store, StoreError,
-    StoreResult, Tx,
+    blocking_invoice_statuses, is_unique_violation, new_id, on_reader, on_tx, CustomerRef, Db,
+    Lock, Store, StoreError, StoreResult, Tx,
 };
 
 /// What `POST /customers` asks for, already validated.
@@ -233,11 +233,12 @@ impl Store {
         }
         // One round trip for both: what blocks the deletion, and the account's delay.
         let (blocking, delay_ms): (i64, Option<i64>) = on_tx!(&mut tx, |c| {
-            sqlx::query_as(
+            sqlx::query_as(concat!(
                 "SELECT (SELECT COUNT(*) FROM invoices WHERE account = $1 AND customer_id = $2 \
-                 AND deleted_at IS NULL AND status IN ('issued', 'paid', 'synced')), \
-                 (SELECT deletion_delay_ms FROM account_settings WHERE account = $1)",
-            )
+                 AND deleted_at IS NULL AND status IN ",
+                blocking_invoice_statuses!(),
+                "), (SELECT deletion_delay_ms FROM account_settings WHERE account = $1)",
+            ))
             .bind(account)
             .bind(id)
             .fetch_one(c)

@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::model::Customer;
 use super::rows::{CustomerRow, CUSTOMER_COLUMNS};
-use super::{StoreError, StoreResult};
+use super::{blocking_invoice_statuses, StoreError, StoreResult};
 
 /// The most requests served by one statement.
 pub const MAX_BATCH: usize = 256;
@@ -132,7 +132,7 @@ pub(crate) async fn queue_deletions(
     let queued: Vec<(String, String, DateTime<Utc>)> = if rows.is_empty() {
         Vec::new()
     } else {
-        sqlx::query_as(
+        sqlx::query_as(concat!(
             "INSERT INTO deletion_jobs (account, customer_id, state, due_at, created_at) \
              SELECT r.account, r.id, 'pending', COALESCE(( \
                  SELECT strftime('%Y-%m-%dT%H:%M:%f+00:00', \
@@ -145,10 +145,10 @@ pub(crate) async fn queue_deletions(
                            WHERE c.account = r.account AND c.id = r.id AND c.state = 'active') \
                AND NOT EXISTS (SELECT 1 FROM invoices i \
                                WHERE i.account = r.account AND i.customer_id = r.id \
-                               AND i.deleted_at IS NULL \
-                               AND i.status IN ('issued', 'paid', 'synced')) \
-             RETURNING account, customer_id, due_at",
-        )
+                               AND i.deleted_at IS NULL AND i.status IN ",
+            blocking_invoice_statuses!(),
+            ") RETURNING account, customer_id, due_at",
+        ))
         .bind(Value::Array(rows).to_string())
         .fetch_all(&writer)
         .await

@@ -228,6 +228,16 @@ pub async fn abandonable<F: std::future::Future>(
     ABANDONED.scope(abandoned, work).await
 }
 
+/// The invoice statuses that keep a customer from being deleted (SPEC §5), as an SQL list: a
+/// macro so that every query naming them can be one `concat!`ed literal.
+macro_rules! blocking_invoice_statuses {
+    () => {
+        "('issued', 'paid', 'synced')"
+    };
+}
+
+pub(crate) use blocking_invoice_statuses;
+
 /// Runs the same sqlx expression on whichever connection a [`Tx`] holds: `$c` is bound to a
 /// `&mut` connection of the right backend. The expression is compiled once per backend.
 macro_rules! on_tx {

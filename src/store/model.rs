@@ -164,3 +164,24 @@ pub struct Subscription {
     pub end_date: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::InvoiceStatus;
+
+    /// The SQL list the store's queries use is exactly the statuses `blocks_deletion` names.
+    #[test]
+    fn the_sql_list_of_blocking_statuses_matches_blocks_deletion() {
+        let listed: Vec<String> = super::super::blocking_invoice_statuses!()
+            .trim_matches(|c| c == '(' || c == ')')
+            .split(',')
+            .map(|status| status.trim().trim_matches('\'').to_owned())
+            .collect();
+        let blocking: Vec<String> = InvoiceStatus::ALL
+            .into_iter()
+            .filter(|status| status.blocks_deletion())
+            .map(|status| status.as_str().to_owned())
+            .collect();
+        assert_eq!(listed, blocking);
+    }
+}
