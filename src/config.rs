@@ -1,4 +1,4 @@
-//! Command-line flags and environment variables (SPEC §1). Every flag has an `env` twin, so the
+//! Command-line flags and environment variables (README, "Flags"). Every flag has an `env` twin, so the
 //! same settings work on a laptop, in a test harness and in `docker compose`.
 
 use std::net::SocketAddr;
@@ -51,7 +51,7 @@ pub struct Config {
     pub database_url: String,
 
     /// Time from an accepted DELETE to its cascade, e.g. `0s`, `500ms`, `2s`, `5m`.
-    #[arg(long, env = "ORB_MOCK_DELETION_DELAY", default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, env = "ORB_MOCK_DELETION_DELAY", default_value = "2s", value_parser = parse_deletion_delay)]
     pub deletion_delay: Duration,
 
     /// Comma-separated API keys to accept; empty accepts any non-empty bearer token.
@@ -132,8 +132,43 @@ pub enum LogFormat {
     Json,
 }
 
+/// The longest deletion delay, for the flag and for an account's own setting: a year. A longer
+/// one is surely a typo, and an absurd one (`270000y`) would overflow the due-time arithmetic.
+pub const MAX_DELETION_DELAY: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A deletion delay: a duration of at most [`MAX_DELETION_DELAY`].
+pub fn parse_deletion_delay(text: &str) -> Result<Duration, String> {
+    let delay = parse_duration(text)?;
+    if delay > MAX_DELETION_DELAY {
+        return Err(format!(
+            "{text:?} is longer than the longest deletion delay, 365d"
+        ));
+    }
+    Ok(delay)
+}
+
 /// `0s`, `500ms`, `2s`, `5m`, `1h`, or combinations such as `1m30s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
         .map_err(|err| format!("{text:?} is not a duration like 0s, 500ms, 2s or 5m: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn an_absurd_deletion_delay_stops_the_start_with_a_message_naming_the_limit() {
+        let refused = Cli::try_parse_from(["orb-mock", "--deletion-delay", "270000y"])
+            .expect_err("270000y is refused");
+        let message = refused.to_string();
+        assert!(message.contains("--deletion-delay"), "{message}");
+        assert!(message.contains("365d"), "{message}");
+        let year = Cli::try_parse_from(["orb-mock", "--deletion-delay", "365d"]).unwrap();
+        assert_eq!(year.config.deletion_delay, MAX_DELETION_DELAY);
+        let zero = Cli::try_parse_from(["orb-mock", "--deletion-delay", "0s"]).unwrap();
+        assert_eq!(zero.config.deletion_delay, Duration::ZERO);
+    }
 }

@@ -1,18 +1,21 @@
 //! orb-mock: a local, stateful emulator of the Orb billing API, centred on customer deletion.
 //!
 //! The library does the work; `main.rs` only parses flags, sets up logging and calls
-//! [`server::App`]. Layout: [`http`] (Orb's routes, errors, extractors), [`store`] (the domain
-//! API over PostgreSQL or SQLite), [`cascade`] (the deletion worker), [`mock`] (the `/_mock`
-//! control surface), [`config`], [`clock`].
+//! [`server::App`]. The layers, each importing only those below it:
+//! - [`server`]: connects the store, starts the worker, serves HTTP;
+//! - [`http`]: Orb's routes, the `/_mock` control surface ([`http::control`]), errors,
+//!   extractors and the request's front hooks;
+//! - [`worker`]: runs the store's queues of due work;
+//! - [`store`]: the domain API over PostgreSQL or SQLite, with no HTTP type;
+//! - [`config`], [`clock`].
 
-pub mod cascade;
 pub mod clock;
 pub mod config;
 #[cfg(debug_assertions)]
 pub mod failpoint;
 pub mod healthcheck;
 pub mod http;
-pub mod mock;
 pub mod openapi;
 pub mod server;
 pub mod store;
+pub mod worker;

@@ -1,4 +1,4 @@
-//! Putting it together: connect the store, start the cascade worker, serve HTTP until told to
+//! Putting it together: connect the store, start the worker, serve HTTP until told to
 //! stop, then shut down in order (stop accepting, finish in-flight requests within the shutdown
 //! timeout, let the worker finish or roll back its job, close the store).
 
@@ -12,11 +12,11 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::cascade::{self, Waker};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::{self, ApiConfig, AppState};
 use crate::store::{redact_url, ConnectOptions, Store, StoreError};
+use crate::worker::{self, Waker};
 
 /// Why the server could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,7 @@ pub enum ServeError {
     #[error("could not open the store {url}: {source}")]
     Store { url: String, source: StoreError },
     #[error("could not load fixtures: {0}")]
-    Fixtures(#[from] crate::mock::fixtures::FileError),
+    Fixtures(#[from] crate::http::control::fixtures::FileError),
     #[error("HTTP server failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -32,7 +32,8 @@ pub enum ServeError {
 /// A connected, running orb-mock minus the HTTP listener: its state and its worker.
 pub struct App {
     pub state: AppState,
-    worker: Option<JoinHandle<()>>,
+    /// The worker and the sweeper, when they run.
+    worker: Vec<JoinHandle<()>>,
     stop_worker: CancellationToken,
 }
 
@@ -67,7 +68,7 @@ impl App {
                 source,
             })?;
         if let Some(path) = &config.fixtures {
-            let loaded = crate::mock::fixtures::load_file(&store, path, clock.now()).await;
+            let loaded = crate::http::control::fixtures::load_file(&store, path, clock.now()).await;
             match loaded {
                 Ok(count) => {
                     tracing::info!(file = %path.display(), resources = count, "fixtures loaded")
@@ -85,14 +86,22 @@ impl App {
     pub fn with_store(store: Store, config: &Config, clock: Clock, worker: Worker) -> App {
         let waker = Waker::default();
         let stop_worker = CancellationToken::new();
-        let worker = (worker == Worker::Run).then(|| {
-            tokio::spawn(cascade::run(
-                store.clone(),
-                clock.clone(),
-                waker.clone(),
-                stop_worker.clone(),
-            ))
-        });
+        let worker = match worker {
+            Worker::Run => vec![
+                tokio::spawn(worker::run(
+                    store.clone(),
+                    clock.clone(),
+                    waker.clone(),
+                    stop_worker.clone(),
+                )),
+                tokio::spawn(worker::sweep(
+                    store.clone(),
+                    clock.clone(),
+                    stop_worker.clone(),
+                )),
+            ],
+            Worker::Off => Vec::new(),
+        };
         let state = AppState {
             store,
             clock,
@@ -108,7 +117,7 @@ impl App {
                 max_body_bytes: config.max_body_bytes,
                 request_timeout: config.request_timeout,
             }),
-            control: Arc::new(crate::mock::Control::new(
+            control: Arc::new(crate::http::control::Control::new(
                 config.journal_size,
                 config.rate_limit,
             )),
@@ -193,9 +202,9 @@ impl App {
     /// Stops the worker (after its current job) and closes the store.
     pub async fn stop(self) {
         self.stop_worker.cancel();
-        if let Some(worker) = self.worker {
+        for worker in self.worker {
             if let Err(err) = worker.await {
-                tracing::error!(error = %err, "cascade worker ended abnormally");
+                tracing::error!(error = %err, "worker ended abnormally");
             }
         }
         self.state.store.close().await;

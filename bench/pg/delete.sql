@@ -16,6 +16,6 @@ SELECT (SELECT COUNT(*) FROM invoices WHERE account = :acct AND customer_id = :p
    AND deleted_at IS NULL AND status IN ('issued', 'paid', 'synced')),
        (SELECT deletion_delay_ms FROM account_settings WHERE account = :acct);
 -- The schema's trigger marks the customer deleting as its job is queued, as for orb-mock.
-INSERT INTO deletion_jobs (account, customer_id, state, due_at, created_at)
+INSERT INTO deletions (account, customer_id, state, due_at, created_at)
 VALUES (:acct, :prefix || :num, 'pending', now() + interval '1 hour', now());
 COMMIT;

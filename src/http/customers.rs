@@ -45,7 +45,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A customer as fetch and list show it: the full object, or `{"id", "deleted": true}` while
-/// its deletion is in progress (SPEC §5.5).
+/// its deletion is in progress (README, "Deleting a customer").
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum CustomerView {
@@ -277,11 +277,8 @@ async fn delete(
         .store
         .delete_customer(account.as_str(), id, now, state.config.deletion_delay)
         .await?;
-    // Only a cascade due within the worker's poll interval needs a wake (so that it sleeps
-    // until exactly then); a later one is found by its next look, at most a second away.
-    let soon = now + chrono::Duration::from_std(crate::cascade::POLL_INTERVAL).unwrap_or_default();
-    if matches!(outcome, DeleteOutcome::Queued { due_at } if due_at < soon) {
-        state.waker.wake();
+    if let DeleteOutcome::Queued { due_at } = outcome {
+        state.waker.queued(due_at, now);
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -199,6 +199,10 @@ pub enum ApiError {
     /// The request could not finish in time; a retry may succeed.
     #[error("{0}")]
     Timeout(String),
+    /// The request's handler failed (it panicked): a bug, not a blip, so the answer does not
+    /// invite a retry.
+    #[error("{0}")]
+    Internal(String),
     /// The store failed (the domain's refusals are mapped to their own variants instead).
     #[error("store failure")]
     Store(StoreError),
@@ -239,7 +243,9 @@ impl ApiError {
             ApiError::UrlNotFound(_) => ErrorKind::UrlNotFound,
             ApiError::Conflict(_) => ErrorKind::ResourceConflict,
             ApiError::RequestTooLarge { .. } => ErrorKind::RequestTooLarge,
-            ApiError::Timeout(_) | ApiError::Store(_) => ErrorKind::InternalServerError,
+            ApiError::Timeout(_) | ApiError::Internal(_) | ApiError::Store(_) => {
+                ErrorKind::InternalServerError
+            }
         }
     }
 }

@@ -18,7 +18,7 @@ use super::AppState;
 use crate::store::PageRequest;
 
 /// The account a request acts for: the hex SHA-256 of its bearer token. Each distinct token is
-/// its own account (SPEC §2); the token itself is never stored.
+/// its own account (README, "Accounts"); the token itself is never stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account(pub String);
 
@@ -192,7 +192,7 @@ fn no_nul<'a>(key: &str, value: &'a str) -> ApiResult<&'a str> {
     Ok(value)
 }
 
-/// Default and bounds of `limit` on every list (SPEC §4).
+/// Default and bounds of `limit` on every list (README, "Emulated routes").
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_LENGTH, RETRY_AFTER};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, RETRY_AFTER};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
@@ -29,9 +29,9 @@ use tokio_util::sync::CancellationToken;
 use super::error::{ApiError, ErrorBody, ErrorKind};
 use super::extract::Account;
 use super::{idempotency, orb_path, AppState};
-use crate::mock::faults::{self, Effect};
-use crate::mock::journal::{recorded_headers, Entry};
-use crate::mock::RateVerdict;
+use crate::http::control::faults::{self, Effect};
+use crate::http::control::journal::{recorded_headers, Entry};
+use crate::http::control::RateVerdict;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const MAX_IDEMPOTENCY_KEY: usize = 64;
@@ -61,14 +61,20 @@ pub async fn front(State(state): State<AppState>, request: Request, next: Next) 
         None
     };
     let account = match Account::from_headers(request.headers(), &state.config) {
-        Ok(account) if !crate::mock::is_control_path(request.uri().path()) => Some(account),
+        Ok(account) if !crate::http::control::is_control_path(request.uri().path()) => {
+            Some(account)
+        }
         _ => None,
     };
     let mut response = match (refused, account) {
         (Some(error), account) => {
-            let response = error.into_response();
+            let (parts, body) = request.into_parts();
+            linger(body);
+            let mut response = error.into_response();
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
             if let Some(account) = account {
-                let (parts, _) = request.into_parts();
                 record(
                     &state,
                     &account,
@@ -85,6 +91,43 @@ pub async fn front(State(state): State<AppState>, request: Request, next: Next) 
         response.headers_mut().insert(IDEMPOTENCY_KEY, key);
     }
     response
+}
+
+/// Most bytes of a refused body read and discarded after the answer.
+const LINGER_BYTES: usize = 64 * 1024 * 1024;
+/// Longest a refused body is read and discarded after the answer.
+const LINGER_TIME: Duration = Duration::from_secs(5);
+
+/// Reads and discards the body of a request answered before its body was read (413 for a
+/// declared length over the limit), up to [`LINGER_BYTES`] or [`LINGER_TIME`], as nginx's
+/// lingering close does. Closing at once would reset a client that is still sending, and it
+/// would see a broken pipe instead of the answer (Python's `urllib` does, with a 2 MiB body).
+/// The answer carries `Connection: close`: hyper closes the connection once the body is read
+/// to its end, or once this gives up and drops it.
+fn linger(body: Body) {
+    tokio::spawn(async move {
+        let mut body = body;
+        let mut read = 0usize;
+        let deadline = tokio::time::sleep(LINGER_TIME);
+        tokio::pin!(deadline);
+        loop {
+            let frame = std::future::poll_fn(|cx| {
+                http_body::Body::poll_frame(std::pin::Pin::new(&mut body), cx)
+            });
+            tokio::select! {
+                frame = frame => match frame {
+                    Some(Ok(frame)) => {
+                        read += frame.data_ref().map_or(0, |data| data.len());
+                        if read > LINGER_BYTES {
+                            break;
+                        }
+                    }
+                    _ => break,
+                },
+                () = &mut deadline => break,
+            }
+        }
+    });
 }
 
 async fn orb_request(state: &AppState, account: Account, request: Request, next: Next) -> Response {
@@ -203,8 +246,7 @@ async fn within_timeout(
         Ok(Ok(response)) => response,
         Ok(Err(join_error)) => {
             tracing::error!(error = %join_error, "a request's task failed");
-            ApiError::Timeout("The request failed unexpectedly. Please retry.".into())
-                .into_response()
+            ApiError::Internal("An unexpected error occurred.".into()).into_response()
         }
         Err(_) => {
             return ApiError::Timeout(format!(
@@ -218,7 +260,7 @@ async fn within_timeout(
     answer
 }
 
-/// 429 with `Retry-After` in whole seconds, at least 1 (SPEC §7).
+/// 429 with `Retry-After` in whole seconds, at least 1 (README, "Control surface").
 fn too_many_requests(wait: Duration) -> Response {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let seconds = seconds.max(1);
@@ -272,5 +314,35 @@ impl http_body::Body for Abort {
             std::io::ErrorKind::ConnectionAborted,
             "connection dropped by an orb-mock fault rule",
         ))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::config::Config;
+    use crate::server::{App, Worker};
+    use crate::store::{ConnectOptions, Store};
+
+    /// A handler that panics is a bug, not a blip: the 500 does not invite a retry.
+    #[tokio::test]
+    async fn a_handler_that_panics_gets_a_500_that_is_not_transient() {
+        let store = Store::connect(&ConnectOptions::new("sqlite::memory:"))
+            .await
+            .unwrap();
+        let app = App::with_store(store, &Config::defaults(), Clock::default(), Worker::Off);
+        let response = within_timeout(&app.state, async { panic!("a bug") }).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().get("transient-error").is_none());
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["status"], 500);
+        assert_eq!(body["title"], "Internal server error");
+        app.stop().await;
     }
 }

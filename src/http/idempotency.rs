@@ -1,4 +1,4 @@
-//! Idempotent POSTs (SPEC §6): a request carrying an `Idempotency-Key` runs once per account and
+//! Idempotent POSTs (README, "Idempotency"): a request carrying an `Idempotency-Key` runs once per account and
 //! key; a retry with the same payload gets the stored answer with `Idempotent-Replayed: true`.
 //!
 //! The key is claimed in the store before the handler runs, so two processes sharing a database

@@ -1,6 +1,7 @@
 //! The HTTP face of orb-mock: one router for Orb's emulated routes (served under `/v1` and at
 //! the root) and the `/_mock` control surface, with the middleware every request passes through.
 
+pub mod control;
 pub mod customers;
 pub mod error;
 pub mod extract;
@@ -24,10 +25,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::cascade::Waker;
 use crate::clock::Clock;
-use crate::mock;
 use crate::store::Store;
+use crate::worker::Waker;
 use error::{ApiError, ErrorBody, ErrorKind};
 use extract::Account;
 use orb_routes::OrbRoute;
@@ -40,7 +40,7 @@ pub struct AppState {
     pub waker: Waker,
     pub config: Arc<ApiConfig>,
     /// The control surface's in-memory state (journal, faults, rate budgets).
-    pub control: Arc<mock::Control>,
+    pub control: Arc<control::Control>,
     /// Every request's task, so that shutdown can wait for those whose client has gone (they
     /// are no longer connections to wait for) before it closes the store.
     pub tasks: tokio_util::task::TaskTracker,
@@ -65,7 +65,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/v1", orb.clone())
         .merge(orb)
-        .merge(mock::router())
+        .merge(control::router())
         .fallback(fallback)
         .method_not_allowed_fallback(fallback)
         .layer(middleware::from_fn_with_state(state.clone(), front::front))

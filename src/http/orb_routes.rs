@@ -100,6 +100,11 @@ fn path_matches(segments: &[Option<&str>], path: &str) -> bool {
 /// A `{param}` segment matches exactly one non-empty segment, literal segments
 /// must match exactly, and a trailing slash is ignored. `HEAD` counts as known
 /// wherever `GET` is.
+/// Every route Orb's API has, as `(method, path template)`.
+pub fn routes() -> impl Iterator<Item = (&'static Method, &'static str)> {
+    ROUTES.iter().map(|route| (&route.method, route.path))
+}
+
 pub fn classify(method: &Method, path: &str) -> OrbRoute {
     let path = path.strip_suffix('/').unwrap_or(path);
     let path = path.strip_prefix('/').unwrap_or(path);

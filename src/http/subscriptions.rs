@@ -96,11 +96,12 @@ async fn create(
     let mut problems = Problems::default();
     let new = body.validate(&mut problems);
     let new = problems.finish(|| new)?;
+    let now = state.clock.now();
     let (subscription, customer) = state
         .store
-        .create_subscription(account.as_str(), new, state.clock.now())
+        .create_subscription(account.as_str(), new, now)
         .await?;
-    let object = MutatedSubscriptionObject::new(&subscription, &customer);
+    let object = MutatedSubscriptionObject::new(&subscription, &customer, now);
     Ok((StatusCode::CREATED, Json(object)).into_response())
 }
 
@@ -111,7 +112,8 @@ async fn fetch(
 ) -> ApiResult<Json<SubscriptionObject>> {
     let id = subscription_id.as_str();
     let (subscription, customer) = state.store.subscription(account.as_str(), id).await?;
-    Ok(Json(SubscriptionObject::new(&subscription, &customer)))
+    let now = state.clock.now();
+    Ok(Json(SubscriptionObject::new(&subscription, &customer, now)))
 }
 
 async fn list(
@@ -141,8 +143,9 @@ async fn list(
         .store
         .list_subscriptions(account.as_str(), &filter)
         .await?;
+    let now = state.clock.now();
     Ok(Json(page_body(LIST, &page, |(subscription, customer)| {
-        SubscriptionObject::new(subscription, customer)
+        SubscriptionObject::new(subscription, customer, now)
     })))
 }
 
@@ -188,12 +191,14 @@ async fn cancel(
         None => None,
     };
     let option = p.finish(|| option)?;
+    let now = state.clock.now();
     let (subscription, customer) = state
         .store
-        .cancel_subscription(account.as_str(), id, option, state.clock.now())
+        .cancel_subscription(account.as_str(), id, option, now)
         .await?;
     Ok(Json(MutatedSubscriptionObject::new(
         &subscription,
         &customer,
+        now,
     )))
 }

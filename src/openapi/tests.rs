@@ -13,7 +13,7 @@ const ORB_DOCUMENT: &str = concat!(
     "/../shared/orb-openapi/orb-openapi-4.69.0.json"
 );
 
-/// Shapes orb-mock sends on purpose although Orb's schema has no such arm (SPEC §5.5: a customer
+/// Shapes orb-mock sends on purpose although Orb's schema has no such arm (README, "Deleting a customer": a customer
 /// being deleted reads as `{"id", "deleted": true}`).
 const DELIBERATE_EXTRAS: [&str; 1] = ["DeletedCustomerObject"];
 

@@ -1,7 +1,9 @@
-//! A check of SPEC §5's invariants over the whole store, for tests and reliability drills: after
+//! A check of the deletion invariants (README, "Deleting a customer") over the whole store, for tests and reliability drills: after
 //! any interleaving of requests, crashes and restarts, this should find nothing.
 
-use super::{blocking_invoice_statuses, on_reader, Store, StoreResult};
+use super::backend::on_reader;
+use super::deletion::blocking_invoice_statuses;
+use super::{Store, StoreResult};
 
 /// Each query returns one row per violation, described in words.
 const CHECKS: [(&str, &str); 4] = [
@@ -22,15 +24,15 @@ const CHECKS: [(&str, &str); 4] = [
                  AND i.customer_id = c.id AND i.deleted_at IS NULL))",
     ),
     (
-        "a deleting or deleted customer has no deletion job, or more than one",
+        "a deleting or deleted customer has no deletion, or more than one",
         "SELECT c.id FROM customers c WHERE c.state <> 'active' AND (SELECT COUNT(*) \
-         FROM deletion_jobs j WHERE j.account = c.account AND j.customer_id = c.id) <> 1",
+         FROM deletions d WHERE d.account = c.account AND d.customer_id = c.id) <> 1",
     ),
     (
-        "a completed job's customer is not deleted, or a pending job's is not deleting",
-        "SELECT j.customer_id FROM deletion_jobs j JOIN customers c ON c.account = j.account \
-         AND c.id = j.customer_id WHERE (j.state = 'completed' AND c.state <> 'deleted') \
-         OR (j.state = 'pending' AND c.state <> 'deleting')",
+        "a completed deletion's customer is not deleted, or a pending one's is not deleting",
+        "SELECT d.customer_id FROM deletions d JOIN customers c ON c.account = d.account \
+         AND c.id = d.customer_id WHERE (d.state = 'completed' AND c.state <> 'deleted') \
+         OR (d.state = 'pending' AND c.state <> 'deleting')",
     ),
 ];
 

@@ -1,13 +1,14 @@
-//! What the control surface and idempotency keep in the store: idempotency keys (SPEC §6),
-//! per-account settings, and wiping an account (SPEC §7).
+//! What the control surface and idempotency keep in the store: idempotency keys (README, "Idempotency"),
+//! per-account settings, and wiping an account (README, "Control surface").
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{on_reader, on_tx, Lock, Store, StoreResult};
+use super::backend::{on_reader, on_tx, RowLock};
+use super::{Store, StoreResult};
 
-/// How long an idempotency key is remembered (SPEC §6).
+/// How long an idempotency key is remembered (README, "Idempotency").
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(48 * 3600);
 
 /// What to do with a request that carries an idempotency key.
@@ -68,10 +69,10 @@ impl Store {
             tx.commit().await?;
             return Ok(KeyClaim::Execute);
         }
-        let sql = format!(
+        let sql = tx.locking(
             "SELECT fingerprint, status, body, created_at FROM idempotency_keys \
-             WHERE account = $1 AND key = $2{}",
-            tx.lock(Lock::Update)
+             WHERE account = $1 AND key = $2",
+            RowLock::Update,
         );
         let row = on_tx!(&mut tx, |c| {
             sqlx::query_as::<_, KeyRow>(&sql)
@@ -225,7 +226,7 @@ impl Store {
     pub async fn reset_account(&self, account: &str) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         for table in [
-            "deletion_jobs",
+            "deletions",
             "invoices",
             "subscriptions",
             "customers",

@@ -1,18 +1,13 @@
-//! Customers: create, read, list, and the transactional half of deletion (SPEC §5 steps 1–4).
-
-use std::time::Duration;
+//! Customers: create, read, list and edit, and the row lock every write on a customer takes
+//! (deleting one is [`super::deletion`]).
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
-use super::control::millis_to_duration;
-use super::group::{CustomerRead, Deletion, Queued};
+use super::backend::{on_reader, on_tx, RowLock, Tx};
 use super::model::{Customer, CustomerState, Metadata};
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
-use super::{
-    blocking_invoice_statuses, is_unique_violation, new_id, on_reader, on_tx, CustomerRef, Db,
-    Lock, Store, StoreError, StoreResult, Tx,
-};
+use super::{is_unique_violation, new_id, CustomerRef, Store, StoreError, StoreResult};
 
 /// What `POST /customers` asks for, already validated.
 #[derive(Debug, Clone, Default)]
@@ -50,15 +45,6 @@ pub struct CustomerFilter {
     pub created_lte: Option<DateTime<Utc>>,
 }
 
-/// What a `DELETE` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeleteOutcome {
-    /// The customer is now deleting and one cascade job is queued, due at `due_at`.
-    Queued { due_at: DateTime<Utc> },
-    /// It was already deleting: nothing changed, no second job.
-    AlreadyDeleting,
-}
-
 const KIND: &str = "Customer";
 
 impl Store {
@@ -76,12 +62,8 @@ impl Store {
 
     /// A customer that is active or being deleted; `None` once fully deleted or never seen.
     pub async fn customer(&self, account: &str, by: &CustomerRef) -> StoreResult<Option<Customer>> {
-        if let (Db::Sqlite { reads, .. }, CustomerRef::Id(id)) = (&self.db, by) {
-            let read = CustomerRead {
-                account: account.to_owned(),
-                id: id.clone(),
-            };
-            if let Some(answer) = reads.ask(read).await {
+        if let (Some(batches), CustomerRef::Id(id)) = (self.batches(), by) {
+            if let Some(answer) = batches.customer(account, id).await {
                 return answer;
             }
         }
@@ -136,7 +118,7 @@ impl Store {
         patch: CustomerPatch,
     ) -> StoreResult<Customer> {
         let mut tx = self.begin().await?;
-        let mut customer = live_customer(&mut tx, account, by, Lock::Update).await?;
+        let mut customer = live_customer(&mut tx, account, by, RowLock::Update).await?;
         if let Some(name) = patch.name {
             customer.name = name;
         }
@@ -186,92 +168,6 @@ impl Store {
         tx.commit().await?;
         Ok(customer)
     }
-
-    /// SPEC §5 steps 1–4, atomically: refuse unknown or blocked customers, otherwise mark the
-    /// customer deleting and queue exactly one cascade job due after the account's
-    /// `deletion_delay` setting, or `delay` when it has none. Queuing the job marks the
-    /// customer deleting (a trigger in the schema), so both happen in one statement.
-    ///
-    /// On SQLite the common case, a customer that may be deleted, goes through the group commit
-    /// ([`group`](super::group)): concurrent DELETEs are queued together in one statement.
-    /// Everything else takes the long way below, which is also PostgreSQL's only way: its check
-    /// must follow the customer's row lock, so that an invoice issued while the DELETE waits for
-    /// that lock is seen.
-    pub async fn delete_customer(
-        &self,
-        account: &str,
-        id: &str,
-        now: DateTime<Utc>,
-        delay: Duration,
-    ) -> StoreResult<DeleteOutcome> {
-        let default_due = due_after(now, delay);
-        if let Db::Sqlite { deletes, .. } = &self.db {
-            let deletion = Deletion {
-                account: account.to_owned(),
-                id: id.to_owned(),
-                now,
-                default_due,
-                abandoned: super::abandonment(),
-            };
-            match deletes.ask(deletion).await {
-                Some(Ok(Queued::Yes(due_at))) => return Ok(DeleteOutcome::Queued { due_at }),
-                Some(Err(err)) => return Err(err),
-                Some(Ok(Queued::No)) | None => {}
-            }
-        }
-        let mut tx = self.begin().await?;
-        let customer = lock_customer(
-            &mut tx,
-            account,
-            &CustomerRef::Id(id.to_owned()),
-            Lock::Update,
-        )
-        .await?
-        .ok_or_else(|| StoreError::not_found(KIND, id))?;
-        if customer.state == CustomerState::Deleting {
-            return Ok(DeleteOutcome::AlreadyDeleting);
-        }
-        // One round trip for both: what blocks the deletion, and the account's delay.
-        let (blocking, delay_ms): (i64, Option<i64>) = on_tx!(&mut tx, |c| {
-            sqlx::query_as(concat!(
-                "SELECT (SELECT COUNT(*) FROM invoices WHERE account = $1 AND customer_id = $2 \
-                 AND deleted_at IS NULL AND status IN ",
-                blocking_invoice_statuses!(),
-                "), (SELECT deletion_delay_ms FROM account_settings WHERE account = $1)",
-            ))
-            .bind(account)
-            .bind(id)
-            .fetch_one(c)
-            .await?
-        });
-        if blocking > 0 {
-            let noun = if blocking == 1 { "invoice" } else { "invoices" };
-            return Err(StoreError::Constraint(format!(
-                "Customer {id} has {blocking} issued {noun} and cannot be deleted. \
-                 Void them first."
-            )));
-        }
-        let due = delay_ms.map_or(default_due, |ms| due_after(now, millis_to_duration(ms)));
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-                "INSERT INTO deletion_jobs (account, customer_id, state, due_at, created_at) \
-                 VALUES ($1, $2, 'pending', $3, $4)",
-            )
-            .bind(account)
-            .bind(id)
-            .bind(due)
-            .bind(now)
-            .execute(c)
-            .await?
-            .rows_affected()
-        });
-        tx.commit().await?;
-        Ok(DeleteOutcome::Queued { due_at: due })
-    }
-}
-
-fn due_after(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(delay).unwrap_or_else(|_| chrono::Duration::days(36500))
 }
 
 /// Orb's rule for `currency` and `external_customer_id` on edit: they can be set when unset,
@@ -375,13 +271,15 @@ pub(crate) async fn lock_customer(
     tx: &mut Tx,
     account: &str,
     by: &CustomerRef,
-    lock: Lock,
+    lock: RowLock,
 ) -> StoreResult<Option<Customer>> {
     let (column, value) = ref_column(by);
-    let sql = format!(
-        "SELECT {CUSTOMER_COLUMNS} FROM customers \
-         WHERE account = $1 AND {column} = $2 AND state <> 'deleted'{}",
-        tx.lock(lock)
+    let sql = tx.locking(
+        &format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers \
+             WHERE account = $1 AND {column} = $2 AND state <> 'deleted'"
+        ),
+        lock,
     );
     let row = on_tx!(tx, |c| {
         sqlx::query_as::<_, CustomerRow>(&sql)
@@ -393,13 +291,14 @@ pub(crate) async fn lock_customer(
     row.map(CustomerRow::into_domain).transpose()
 }
 
-/// The customer a write acts on, which must exist and not be deleting (SPEC §5.5). The row lock
+/// The customer a write acts on, which must exist and not be deleting (README, "Deleting a
+/// customer"). The row lock
 /// serialises the write against a concurrent `DELETE`.
 pub(crate) async fn live_customer(
     tx: &mut Tx,
     account: &str,
     by: &CustomerRef,
-    lock: Lock,
+    lock: RowLock,
 ) -> StoreResult<Customer> {
     let customer = lock_customer(tx, account, by, lock).await?.ok_or_else(|| {
         let (_, value) = ref_column(by);

@@ -1,13 +1,14 @@
-//! Loading a fixtures document (SPEC §7): customers, invoices and subscriptions with
+//! Loading a fixtures document (README, "Control surface"): customers, invoices and subscriptions with
 //! caller-chosen ids, all in one transaction, so that a document with one bad entry loads
 //! nothing.
 
 use chrono::{DateTime, Utc};
 
+use super::backend::on_tx;
 use super::customers::insert_customer;
 use super::invoices::insert_invoice;
 use super::subscriptions::insert_subscription;
-use super::{on_tx, NewCustomer, NewInvoice, NewSubscription, Store, StoreError};
+use super::{NewCustomer, NewInvoice, NewSubscription, Store, StoreError};
 
 /// A validated fixtures document for one account.
 #[derive(Debug, Clone, Default)]

@@ -1,18 +1,20 @@
 //! One-off invoices and their status transitions. Issuing is the write that races a customer's
 //! deletion: it holds the customer row `FOR SHARE` while `DELETE` takes it `FOR UPDATE`, so the
-//! two serialise and a deleting customer never gains an issued invoice (SPEC §5 invariants).
+//! two serialise and a deleting customer never gains an issued invoice (README, "Deleting a
+//! customer").
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::types::Json;
 
+use super::backend::{on_reader, on_tx, RowLock, Tx};
 use super::customers::{live_customer, lock_customer, refuse_if_deleting, refuse_taken_id};
 use super::model::{Invoice, InvoiceStatus, LineItem, Metadata};
 use super::rows::{
     in_clause, page_of, InvoiceRow, Page, PageRequest, StoredLineItem, INVOICE_COLUMNS,
     INVOICE_FROM,
 };
-use super::{new_id, on_reader, on_tx, CustomerRef, Lock, Store, StoreError, StoreResult, Tx};
+use super::{new_id, CustomerRef, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone)]
 pub struct NewLineItem {
@@ -143,7 +145,7 @@ impl Store {
             &mut tx,
             account,
             &CustomerRef::Id(invoice.customer_id.clone()),
-            Lock::Share,
+            RowLock::Share,
         )
         .await?
         .ok_or_else(|| StoreError::not_found(KIND, id))?;
@@ -203,7 +205,7 @@ pub(crate) async fn insert_invoice(
 ) -> StoreResult<Invoice> {
     // FOR UPDATE, not FOR SHARE: the invoice number counts the customer's invoices, so two
     // creations for one customer must not interleave.
-    let customer = live_customer(tx, account, &new.customer, Lock::Update).await?;
+    let customer = live_customer(tx, account, &new.customer, RowLock::Update).await?;
     let count: i64 = on_tx!(tx, |c| {
         sqlx::query_scalar("SELECT COUNT(*) FROM invoices WHERE account = $1 AND customer_id = $2")
             .bind(account)
@@ -283,17 +285,17 @@ pub(crate) async fn insert_invoice(
 }
 
 async fn fetch_invoice(tx: &mut Tx, account: &str, id: &str, lock: bool) -> StoreResult<Invoice> {
+    let select = format!(
+        "SELECT {INVOICE_COLUMNS} FROM {INVOICE_FROM} \
+         WHERE i.account = $1 AND i.id = $2 AND i.deleted_at IS NULL"
+    );
     // Lock only the invoice row, not the joined customer (its lock is taken separately, and
     // with the strength the caller needs).
-    let lock = if lock && !tx.lock(Lock::Update).is_empty() {
-        " FOR UPDATE OF i"
+    let sql = if lock {
+        tx.locking(&select, RowLock::UpdateOf("i"))
     } else {
-        ""
+        select
     };
-    let sql = format!(
-        "SELECT {INVOICE_COLUMNS} FROM {INVOICE_FROM} \
-         WHERE i.account = $1 AND i.id = $2 AND i.deleted_at IS NULL{lock}"
-    );
     let row = on_tx!(tx, |c| {
         sqlx::query_as::<_, InvoiceRow>(&sql)
             .bind(account)

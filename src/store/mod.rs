@@ -1,14 +1,16 @@
-//! The store: every rule of SPEC §5 that needs a transaction lives behind this API.
+//! The store: the domain API over PostgreSQL or SQLite. Every rule that needs a transaction
+//! lives behind it, and it imports no HTTP type.
 //!
-//! orb-mock runs on PostgreSQL or on SQLite. The domain API ([`Store`]) is written once; the
-//! SQL it runs is portable (`$N` placeholders, `RETURNING`, partial indexes work on both), and
-//! the places where the two databases need different idioms are confined to [`postgres`] and
-//! [`sqlite`]: how to connect and migrate, how a write transaction begins (`BEGIN IMMEDIATE` on
-//! SQLite's single writer), and which row-lock clause a statement carries (`FOR UPDATE`,
-//! `FOR SHARE`, `SKIP LOCKED` on PostgreSQL; none on SQLite, whose write transactions are already
-//! serialised). One implementation keeps the two stores from drifting apart: a rule fixed for one
-//! is fixed for both.
+//! The domain API ([`Store`]) is written once, in one module per concern: [`customers`],
+//! [`invoices`], [`subscriptions`], [`deletion`] (the DELETE, the queue of deletions and the
+//! cascade), [`queue`] (the claim, backoff and retry every queue of due work shares),
+//! [`control`] (settings, idempotency keys, reset) and [`fixtures`]. Their SQL is the dialect
+//! both databases share. Where the two databases differ, [`backend`] lists each difference by
+//! name and dispatches to [`postgres`] or [`sqlite`]; nothing else matches on the backend. One
+//! implementation keeps the two stores from drifting apart: a rule fixed for one is fixed for
+//! both.
 
+pub mod backend;
 pub mod model;
 pub mod postgres;
 pub mod sqlite;
@@ -16,24 +18,26 @@ pub mod sqlite;
 mod audit;
 mod control;
 mod customers;
+mod deletion;
 mod fixtures;
-mod group;
 mod invoices;
-mod jobs;
+mod queue;
 mod rows;
 mod subscriptions;
 
-use std::time::Duration;
-
-use tokio_util::sync::CancellationToken;
-
+pub use backend::{abandonable, Backend};
 pub use control::{AccountSettings, KeyClaim, IDEMPOTENCY_TTL};
-pub use customers::{CustomerFilter, CustomerPatch, DeleteOutcome, NewCustomer};
+pub use customers::{CustomerFilter, CustomerPatch, NewCustomer};
+pub use deletion::{DeleteOutcome, Deletion, DeletionState, MARKS_CUSTOMER_DELETING};
 pub use fixtures::{FixtureError, Fixtures, Loaded};
 pub use invoices::{InvoiceFilter, InvoiceTransition, NewInvoice, NewLineItem};
-pub use jobs::{backoff, CascadeRun, DeletionJob, JobState};
+pub use queue::{backoff, Queue, Ran, Turn, MAX_BACKOFF};
 pub use rows::{Page, PageRequest};
 pub use subscriptions::{CancelOption, NewSubscription, SubscriptionFilter};
+
+use std::time::Duration;
+
+use backend::{on_reader, Db};
 
 /// How a request names a customer: Orb accepts either its id or the caller's external id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,29 +79,6 @@ impl StoreError {
             id: id.into(),
         }
     }
-
-    /// Whether retrying the same request may succeed: the connection or the database blipped,
-    /// or a lock could not be had in time.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            StoreError::Database(err) => match err {
-                sqlx::Error::Io(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::Protocol(_)
-                | sqlx::Error::WorkerCrashed
-                | sqlx::Error::Tls(_) => true,
-                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-                    // PostgreSQL: connection exceptions (08), serialization failure, deadlock,
-                    // admin shutdown, cannot connect now. SQLite: BUSY (5), LOCKED (6).
-                    code.starts_with("08")
-                        || matches!(&*code, "40001" | "40P01" | "57P01" | "57P03" | "5" | "6")
-                }),
-                _ => false,
-            },
-            _ => false,
-        }
-    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -107,166 +88,6 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     db: Db,
 }
-
-#[derive(Clone)]
-enum Db {
-    Postgres(sqlx::PgPool),
-    /// One writer connection (SQLite allows one writer at a time anyway, and a single writer
-    /// turns lock contention into queueing instead of `database is locked`), and readers.
-    Sqlite {
-        writer: sqlx::SqlitePool,
-        reader: sqlx::SqlitePool,
-        /// Queues concurrent DELETEs through the writer in one statement.
-        deletes: group::Batcher<group::Deletion, group::Queued>,
-        /// Reads concurrently requested customers in one statement.
-        reads: group::Batcher<group::CustomerRead, Option<model::Customer>>,
-    },
-}
-
-/// Which database a store runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Postgres,
-    Sqlite,
-}
-
-/// A write transaction on either backend.
-pub(crate) enum Tx {
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-}
-
-/// Row locks that PostgreSQL needs and SQLite (serialised writers) does not.
-#[derive(Clone, Copy)]
-pub(crate) enum Lock {
-    /// `FOR UPDATE`: the statement will change the row, or must exclude writers that need it
-    /// unchanged (DELETE locks the customer so that no invoice is issued meanwhile).
-    Update,
-    /// `FOR SHARE`: the statement needs the row to stay as read (a write that needs a live
-    /// customer), but other such writes may proceed alongside.
-    Share,
-    /// `FOR UPDATE SKIP LOCKED`: claim a job no other process holds.
-    SkipLocked,
-}
-
-impl Tx {
-    /// The lock clause to append to a `SELECT` in this transaction.
-    pub(crate) fn lock(&self, lock: Lock) -> &'static str {
-        match (self, lock) {
-            (Tx::Sqlite(_), _) => "",
-            (Tx::Postgres(_), Lock::Update) => " FOR UPDATE",
-            (Tx::Postgres(_), Lock::Share) => " FOR SHARE",
-            (Tx::Postgres(_), Lock::SkipLocked) => " FOR UPDATE SKIP LOCKED",
-        }
-    }
-
-    /// Prepares a transaction that will run the same statements thousands of times over
-    /// tables it is itself growing (fixtures). On PostgreSQL, a prepared statement's generic
-    /// plan, chosen while the table looked empty, would scan the whole table on every row
-    /// (quadratic); custom plans see the table's real size and use the indexes.
-    pub(crate) async fn for_bulk_load(&mut self) -> StoreResult<()> {
-        if let Tx::Postgres(tx) = self {
-            sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Rolls back, logging (not returning) a failure: a connection that cannot roll back is
-    /// closed by the pool, which rolls back just the same.
-    pub(crate) async fn rollback(self) {
-        let result = match self {
-            Tx::Postgres(tx) => tx.rollback().await,
-            Tx::Sqlite(tx) => tx.rollback().await,
-        };
-        if let Err(err) = result {
-            tracing::warn!(error = %err, "rollback failed");
-        }
-    }
-
-    /// Commits, unless the request this transaction works for has been abandoned (see
-    /// [`abandonable`]): then it rolls back, so that a request answered with a timeout, or
-    /// whose client went away, changes nothing.
-    pub(crate) async fn commit(self) -> StoreResult<()> {
-        if abandonment().is_some_and(|token| token.is_cancelled()) {
-            self.rollback().await;
-            return Err(StoreError::Abandoned);
-        }
-        self.commit_regardless().await
-    }
-
-    /// Commits even for an abandoned request: for bookkeeping that must reflect what did
-    /// happen (an idempotency key's stored answer or its release).
-    pub(crate) async fn commit_regardless(self) -> StoreResult<()> {
-        match self {
-            Tx::Postgres(tx) => tx.commit().await?,
-            Tx::Sqlite(tx) => tx.commit().await?,
-        }
-        Ok(())
-    }
-}
-
-tokio::task_local! {
-    static ABANDONED: CancellationToken;
-}
-
-/// The abandonment token of the request this task works for, if it is one.
-pub(crate) fn abandonment() -> Option<CancellationToken> {
-    ABANDONED.try_with(CancellationToken::clone).ok()
-}
-
-/// Runs `work` (a request's store calls) so that it can be abandoned safely: `work` should run
-/// on its own task, never be dropped mid-way (a sqlx connection dropped in the middle of a
-/// statement or of `BEGIN`/`COMMIT` is left in a state the pool cannot repair; on in-memory
-/// SQLite that loses the database), and once `abandoned` is cancelled, every commit it reaches
-/// rolls back instead.
-pub async fn abandonable<F: std::future::Future>(
-    abandoned: CancellationToken,
-    work: F,
-) -> F::Output {
-    ABANDONED.scope(abandoned, work).await
-}
-
-/// The invoice statuses that keep a customer from being deleted (SPEC §5), as an SQL list: a
-/// macro so that every query naming them can be one `concat!`ed literal.
-macro_rules! blocking_invoice_statuses {
-    () => {
-        "('issued', 'paid', 'synced')"
-    };
-}
-
-pub(crate) use blocking_invoice_statuses;
-
-/// Runs the same sqlx expression on whichever connection a [`Tx`] holds: `$c` is bound to a
-/// `&mut` connection of the right backend. The expression is compiled once per backend.
-macro_rules! on_tx {
-    ($tx:expr, |$c:ident| $body:expr) => {
-        match $tx {
-            $crate::store::Tx::Postgres(tx) => {
-                let $c = &mut **tx;
-                $body
-            }
-            $crate::store::Tx::Sqlite(tx) => {
-                let $c = &mut **tx;
-                $body
-            }
-        }
-    };
-}
-
-/// Like [`on_tx!`] for reads outside a transaction: `$p` is the backend's read pool.
-macro_rules! on_reader {
-    ($store:expr, |$p:ident| $body:expr) => {
-        match &$store.db {
-            $crate::store::Db::Postgres($p) => $body,
-            $crate::store::Db::Sqlite { reader: $p, .. } => $body,
-        }
-    };
-}
-
-pub(crate) use on_reader;
-pub(crate) use on_tx;
 
 /// Connection settings common to both backends.
 #[derive(Debug, Clone)]
@@ -297,35 +118,16 @@ impl Store {
             Db::Postgres(postgres::connect(options).await?)
         } else if url.starts_with("sqlite:") {
             let (writer, reader) = sqlite::connect(options).await?;
-            let deletes = group::Batcher::start(writer.clone(), group::queue_deletions);
-            let reads = group::Batcher::start(reader.clone(), group::read_customers);
+            let batches = sqlite::batch::Batches::start(&writer, &reader);
             Db::Sqlite {
                 writer,
                 reader,
-                deletes,
-                reads,
+                batches,
             }
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
         Ok(Store { db })
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self.db {
-            Db::Postgres(_) => Backend::Postgres,
-            Db::Sqlite { .. } => Backend::Sqlite,
-        }
-    }
-
-    /// Begins a write transaction: `BEGIN` on PostgreSQL (row locks do the serialising),
-    /// `BEGIN IMMEDIATE` on SQLite's writer, so that a read-then-write transaction holds the
-    /// write lock from its first read and can never fail to upgrade.
-    pub(crate) async fn begin(&self) -> StoreResult<Tx> {
-        Ok(match &self.db {
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
-        })
     }
 
     /// Whether the database answers a trivial query.
@@ -334,17 +136,6 @@ impl Store {
             sqlx::query("SELECT 1").execute(pool).await?;
         });
         Ok(())
-    }
-
-    /// Closes every connection; in-flight queries finish first.
-    pub async fn close(&self) {
-        match &self.db {
-            Db::Postgres(pool) => pool.close().await,
-            Db::Sqlite { writer, reader, .. } => {
-                reader.close().await;
-                writer.close().await;
-            }
-        }
     }
 }
 

@@ -66,7 +66,7 @@ impl InvoiceStatus {
         Self::ALL.into_iter().find(|status| status.as_str() == s)
     }
 
-    /// Issued, paid and synced invoices block a customer's deletion (SPEC §3, Decision).
+    /// Issued, paid and synced invoices block a customer's deletion (README, "Errors").
     pub fn blocks_deletion(self) -> bool {
         matches!(
             self,
@@ -165,6 +165,32 @@ pub struct Subscription {
     pub created_at: DateTime<Utc>,
 }
 
+impl Subscription {
+    /// The billing period that contains `now`: periods are whole months from the start date
+    /// (start + n months, so a subscription started on the 31st bills on the last day of
+    /// shorter months and on the 31st again after them). An upcoming subscription's current
+    /// period is its first; an ended one has none.
+    pub fn current_period(&self, now: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        if self.status == SubscriptionStatus::Ended {
+            return None;
+        }
+        let months_after = |n: u32| {
+            self.start_date
+                .checked_add_months(chrono::Months::new(n))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        };
+        let mut start = self.start_date;
+        for n in 1.. {
+            let end = months_after(n);
+            if end > now || end == DateTime::<Utc>::MAX_UTC {
+                return Some((start, end));
+            }
+            start = end;
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::InvoiceStatus;
@@ -172,7 +198,7 @@ mod tests {
     /// The SQL list the store's queries use is exactly the statuses `blocks_deletion` names.
     #[test]
     fn the_sql_list_of_blocking_statuses_matches_blocks_deletion() {
-        let listed: Vec<String> = super::super::blocking_invoice_statuses!()
+        let listed: Vec<String> = crate::store::deletion::blocking_invoice_statuses!()
             .trim_matches(|c| c == '(' || c == ')')
             .split(',')
             .map(|status| status.trim().trim_matches('\'').to_owned())

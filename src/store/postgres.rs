@@ -1,12 +1,14 @@
-//! PostgreSQL: connecting and migrating. Everything else is the shared SQL in the sibling
-//! modules, with row locks (`FOR UPDATE`, `FOR SHARE`, `SKIP LOCKED`) doing the serialising that
-//! SPEC §5 requires, so that several orb-mock processes can share one database.
+//! PostgreSQL: connecting and migrating, its row-lock clauses and its transient error codes (the
+//! seam is listed in [`super::backend`]). Row locks (`FOR UPDATE`, `FOR SHARE`, `SKIP LOCKED`)
+//! do the serialising that deletion needs (README, "Deleting a customer"), so that several
+//! orb-mock processes can share one database.
 
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
+use super::backend::RowLock;
 use super::{ConnectOptions, StoreResult};
 
 /// Connects, names the connections `orb-mock` (so an operator, or a drill, can find them in
@@ -21,4 +23,20 @@ pub async fn connect(options: &ConnectOptions) -> StoreResult<PgPool> {
         .await?;
     sqlx::migrate!("./migrations/postgres").run(&pool).await?;
     Ok(pool)
+}
+
+/// The clause that takes `lock` on the rows a `SELECT` reads (see [`RowLock`]).
+pub(crate) fn lock_clause(lock: RowLock) -> String {
+    match lock {
+        RowLock::Update => " FOR UPDATE".to_owned(),
+        RowLock::UpdateOf(alias) => format!(" FOR UPDATE OF {alias}"),
+        RowLock::Share => " FOR SHARE".to_owned(),
+        RowLock::SkipLocked => " FOR UPDATE SKIP LOCKED".to_owned(),
+    }
+}
+
+/// PostgreSQL's SQLSTATEs worth a retry: connection exceptions (class 08), serialization
+/// failure, deadlock, admin shutdown, cannot connect now.
+pub(crate) fn is_transient_code(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "40001" | "40P01" | "57P01" | "57P03")
 }

@@ -4,13 +4,14 @@
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
+use super::backend::{on_reader, on_tx, RowLock, Tx};
 use super::customers::{live_customer, lock_customer, refuse_if_deleting, refuse_taken_id};
 use super::model::{Customer, Metadata, Subscription, SubscriptionStatus};
 use super::rows::{
     in_clause, page_of, CustomerRow, Page, PageRequest, SubscriptionRow, CUSTOMER_COLUMNS,
     SUBSCRIPTION_COLUMNS,
 };
-use super::{new_id, on_reader, on_tx, CustomerRef, Lock, Store, StoreError, StoreResult, Tx};
+use super::{new_id, CustomerRef, Store, StoreError, StoreResult};
 
 /// What `POST /subscriptions` asks for, already validated.
 #[derive(Debug, Clone)]
@@ -167,7 +168,7 @@ impl Store {
             &mut tx,
             account,
             &CustomerRef::Id(subscription.customer_id.clone()),
-            Lock::Share,
+            RowLock::Share,
         )
         .await?
         .ok_or_else(|| StoreError::not_found(KIND, id))?;
@@ -179,7 +180,9 @@ impl Store {
         }
         let end = match option {
             CancelOption::Immediate => now,
-            CancelOption::EndOfSubscriptionTerm => period_end(subscription.start_date, now),
+            CancelOption::EndOfSubscriptionTerm => {
+                subscription.current_period(now).map_or(now, |(_, end)| end)
+            }
             CancelOption::RequestedDate(date) => date.max(now),
         };
         let status = if end <= now {
@@ -219,8 +222,6 @@ impl Store {
     }
 }
 
-/// The end of the monthly billing period that contains `now`, for a subscription started at
-/// `start`.
 /// Inserts a subscription in a write transaction (creation and fixtures).
 pub(crate) async fn insert_subscription(
     tx: &mut Tx,
@@ -228,7 +229,7 @@ pub(crate) async fn insert_subscription(
     new: NewSubscription,
     now: DateTime<Utc>,
 ) -> StoreResult<(Subscription, Customer)> {
-    let customer = live_customer(tx, account, &new.customer, Lock::Share).await?;
+    let customer = live_customer(tx, account, &new.customer, RowLock::Share).await?;
     let start = new.start_date.unwrap_or(now);
     let (status, end_date) = if new.ended {
         (SubscriptionStatus::Ended, Some(now.max(start)))
@@ -271,21 +272,13 @@ pub(crate) async fn insert_subscription(
     Ok((row.into_domain()?, customer))
 }
 
-pub fn period_end(start: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
-    let mut end = start;
-    while end <= now {
-        end = end
-            .checked_add_months(chrono::Months::new(1))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    }
-    end
-}
-
 async fn fetch_subscription(tx: &mut Tx, account: &str, id: &str) -> StoreResult<Subscription> {
-    let sql = format!(
-        "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions \
-         WHERE account = $1 AND id = $2 AND deleted_at IS NULL{}",
-        tx.lock(Lock::Update)
+    let sql = tx.locking(
+        &format!(
+            "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions \
+             WHERE account = $1 AND id = $2 AND deleted_at IS NULL"
+        ),
+        RowLock::Update,
     );
     let row = on_tx!(tx, |c| {
         sqlx::query_as::<_, SubscriptionRow>(&sql)

@@ -1,4 +1,4 @@
-//! SPEC §7: the `/_mock` control surface, route by route and rule by rule.
+//! README, "Control surface": the `/_mock` control surface, route by route and rule by rule.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,7 +114,7 @@ on_both_stores! {
 
         let customer = app.customer(None).await;
         app.delete_customer(&id_of(&customer)).await;
-        let jobs = app.store.deletion_jobs(&app.account()).await.unwrap();
+        let jobs = app.store.deletions(&app.account()).await.unwrap();
         assert!(jobs[0].due_at <= app.clock.now(), "due at once with a 0s delay");
         let other = as_account(app, "other-account", Method::GET, "/_mock/settings", None).await;
         assert_eq!(other.json()["deletion_delay"], "1h", "other accounts keep the default");
@@ -132,7 +132,7 @@ on_both_stores! {
         assert_eq!(patched.status, StatusCode::OK);
         let customer = id_of(&app.customer(None).await);
         app.delete_customer(&customer).await;
-        let jobs = app.store.deletion_jobs(&app.account()).await.unwrap();
+        let jobs = app.store.deletions(&app.account()).await.unwrap();
         assert_eq!(jobs.len(), 1);
         let after = jobs[0].due_at - jobs[0].created_at;
         let delay = chrono::Duration::milliseconds(90 * 60_000 + 250);

@@ -1,4 +1,4 @@
-//! SPEC §4, customers: create with Orb's defaults, fetch by id and by external id, edit with
+//! README, "Emulated routes", customers: create with Orb's defaults, fetch by id and by external id, edit with
 //! Orb's metadata rules, and the newest-first, cursor-paginated, date-filtered list.
 
 use std::collections::HashSet;

@@ -1,6 +1,8 @@
-//! SPEC §5: `DELETE /customers/{customer_id}`, rule by rule.
+//! README, "Deleting a customer": `DELETE /customers/{customer_id}`, rule by rule.
 
-use axum::http::StatusCode;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::on_both_stores;
@@ -8,7 +10,7 @@ use crate::support::TestApp;
 
 async fn job_count(app: &TestApp) -> usize {
     app.store
-        .deletion_jobs(&app.account())
+        .deletions(&app.account())
         .await
         .expect("jobs")
         .len()
@@ -22,10 +24,10 @@ on_both_stores! {
         let response = app.delete(&format!("/customers/{id}")).await;
         assert_eq!(response.status, StatusCode::NO_CONTENT);
         assert!(response.bytes.is_empty(), "204 has an empty body");
-        let jobs = app.store.deletion_jobs(&app.account()).await.unwrap();
+        let jobs = app.store.deletions(&app.account()).await.unwrap();
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].customer_id, id);
-        assert_eq!(jobs[0].state, orb_mock::store::JobState::Pending);
+        assert_eq!(jobs[0].state, orb_mock::store::DeletionState::Pending);
         assert_eq!(jobs[0].attempts, 0);
     }
 }
@@ -44,7 +46,7 @@ on_both_stores! {
 }
 
 on_both_stores! {
-    /// Rule 1 and SPEC §2: another account's customer is answered exactly as an unknown one.
+    /// Rule 1 and README, "Accounts": another account's customer is answered exactly as an unknown one.
     async fn another_accounts_customer_is_not_found_on_fetch_and_on_delete(app) {
         let customer = app.customer(Some("shared-external")).await;
         let id = customer["id"].as_str().unwrap();
@@ -137,7 +139,7 @@ on_both_stores! {
 }
 
 on_both_stores! {
-    /// Decision (SPEC §3): draft and void invoices do not block deletion.
+    /// Decision (README, "Errors"): draft and void invoices do not block deletion.
     async fn draft_and_void_invoices_do_not_block_deletion(app) {
         let customer = app.customer(None).await;
         let id = customer["id"].as_str().unwrap();
@@ -262,9 +264,9 @@ on_both_stores! {
         assert_eq!(invoices["data"].as_array().unwrap().len(), 1);
         assert_eq!(invoices["data"][0]["id"], kept_invoice["id"]);
 
-        let jobs = app.store.deletion_jobs(&app.account()).await.unwrap();
+        let jobs = app.store.deletions(&app.account()).await.unwrap();
         assert_eq!(jobs.len(), 1);
-        assert_eq!(jobs[0].state, orb_mock::store::JobState::Completed);
+        assert_eq!(jobs[0].state, orb_mock::store::DeletionState::Completed);
         assert_eq!(jobs[0].attempts, 1);
         assert!(jobs[0].completed_at.is_some());
     }
@@ -294,12 +296,88 @@ on_both_stores! {
         let id = customer["id"].as_str().unwrap();
         app.delete_customer(id).await;
         app.clock.advance(crate::support::DELAY - std::time::Duration::from_secs(60));
-        let ran = orb_mock::cascade::drain(&app.store, &app.clock, None).await.unwrap();
+        let ran = orb_mock::worker::drain(&app.store, &app.clock, orb_mock::store::Queue::Deletions, None).await.unwrap();
         assert_eq!(ran, 0, "not due yet");
         assert_eq!(app.get(&format!("/customers/{id}")).await.json()["deleted"], true);
         app.clock.advance(std::time::Duration::from_secs(61));
-        let ran = orb_mock::cascade::drain(&app.store, &app.clock, None).await.unwrap();
+        let ran = orb_mock::worker::drain(&app.store, &app.clock, orb_mock::store::Queue::Deletions, None).await.unwrap();
         assert_eq!(ran, 1);
         app.get(&format!("/customers/{id}")).await.assert_error(404, "404-resource-not-found");
+    }
+}
+
+on_both_stores! {
+    /// The store relies on a trigger to mark a customer deleting as its deletion is queued; it
+    /// exists, on both stores, by the name the code gives it.
+    async fn the_trigger_that_marks_a_customer_deleting_exists_by_the_name_the_code_relies_on(app) {
+        let name = orb_mock::store::MARKS_CUSTOMER_DELETING;
+        assert!(app.store.trigger_exists(name).await.unwrap(), "trigger {name} exists");
+        assert!(!app.store.trigger_exists("no_such_trigger").await.unwrap());
+    }
+}
+
+on_both_stores! {
+    /// The refusal names each blocking invoice with its status, and a remedy that fits it: an
+    /// issued invoice can be voided, a paid one cannot.
+    async fn the_refusal_names_each_blocking_invoice_and_a_remedy_that_fits_its_status(app) {
+        let customer = app.customer(None).await;
+        let id = customer["id"].as_str().unwrap();
+        let issued = app.invoice(id, true).await;
+        let issued_id = issued["id"].as_str().unwrap();
+        let paid = app.invoice(id, true).await;
+        let paid_id = paid["id"].as_str().unwrap();
+        let marked = app
+            .post(&format!("/invoices/{paid_id}/mark_paid"), json!({"payment_received_date": "2026-02-01"}))
+            .await;
+        assert_eq!(marked.status, StatusCode::OK);
+        let body = app.delete(&format!("/customers/{id}")).await.assert_error(400, "400-constraint-violation");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("{issued_id} is issued: void it first (POST /invoices/{issued_id}/void)")), "{detail}");
+        assert!(detail.contains(&format!("{paid_id} is paid: a paid invoice cannot be voided")), "{detail}");
+        assert!(!detail.contains("Void them first"), "{detail}");
+    }
+}
+
+/// A delay of zero cascades before the DELETE answers: 200 times in a row, a fetch right after
+/// the DELETE is a 404, and the deletion is completed, never pending.
+async fn zero_delay_is_synchronous(app: &TestApp) {
+    for round in 0..200 {
+        let customer = app.customer(None).await;
+        let id = customer["id"].as_str().unwrap();
+        app.subscription(id).await;
+        let response = app.delete(&format!("/customers/{id}")).await;
+        assert_eq!(response.status, StatusCode::NO_CONTENT, "round {round}");
+        app.get(&format!("/customers/{id}"))
+            .await
+            .assert_error(404, "404-resource-not-found");
+    }
+    let deletions = app.store.deletions(&app.account()).await.unwrap();
+    assert_eq!(deletions.len(), 200);
+    assert!(deletions
+        .iter()
+        .all(|d| d.state == orb_mock::store::DeletionState::Completed));
+    assert!(app.store.invariant_violations().await.unwrap().is_empty());
+}
+
+on_both_stores! {
+    /// `--deletion-delay 0s`: gone when the DELETE answers.
+    async fn a_deletion_delay_of_zero_deletes_before_the_delete_answers(app) {
+        let app = TestApp::configured(app.kind, |config| config.deletion_delay = Duration::ZERO).await;
+        zero_delay_is_synchronous(&app).await;
+        app.stop().await;
+    }
+}
+
+on_both_stores! {
+    /// An account's own `deletion_delay` of `0s` is synchronous too, and a non-zero one is not.
+    async fn an_accounts_deletion_delay_of_zero_deletes_before_the_delete_answers(app) {
+        let patched = app.call(Method::PATCH, "/_mock/settings", Some(json!({"deletion_delay": "0s"}))).await;
+        assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.json());
+        zero_delay_is_synchronous(app).await;
+        app.call(Method::PATCH, "/_mock/settings", Some(json!({"deletion_delay": "1ms"}))).await;
+        let customer = app.customer(None).await;
+        let id = customer["id"].as_str().unwrap();
+        assert_eq!(app.delete(&format!("/customers/{id}")).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(app.get(&format!("/customers/{id}")).await.json()["deleted"], true, "a non-zero delay keeps the deleting state");
     }
 }

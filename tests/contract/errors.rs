@@ -1,6 +1,6 @@
-//! SPEC §2 and §3: authentication, and every non-2xx answer as an Orb error body — validation,
+//! README, "Accounts" and §3: authentication, and every non-2xx answer as an Orb error body — validation,
 //! duplicates, unknown and unemulated routes, oversized bodies, store failures, and ids that no
-//! store could hold. Also SPEC §1: every route is served under `/v1` and at the root.
+//! store could hold. Also README, "Flags": every route is served under `/v1` and at the root.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -67,7 +67,7 @@ async fn with_authorization(
 }
 
 // ---------------------------------------------------------------------------------------------
-// 401 authentication-error (SPEC §2)
+// 401 authentication-error (README, "Accounts")
 // ---------------------------------------------------------------------------------------------
 
 on_both_stores! {
@@ -499,7 +499,7 @@ on_both_stores! {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Every route under /v1 and at the root (SPEC §1)
+// Every route under /v1 and at the root (README, "Flags")
 // ---------------------------------------------------------------------------------------------
 
 on_both_stores! {

@@ -1,4 +1,4 @@
-//! SPEC §6: idempotent POSTs.
+//! README, "Idempotency": idempotent POSTs.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! SPEC §5's invariants under concurrency and restarts.
+//! README, "Deleting a customer"'s invariants under concurrency and restarts.
 
 use std::time::Duration;
 
@@ -7,7 +7,8 @@ use serde_json::json;
 
 use crate::on_both_persistent_stores;
 use crate::stores::{request, send_to, Persistent};
-use crate::support::Kind;
+use crate::support::{only_run, Kind};
+use orb_mock::store::{Queue, Ran, Turn};
 
 /// Races "issue the customer's draft invoice" against "delete the customer", `trials` times.
 async fn issue_races_delete(store: &Persistent, trials: usize) {
@@ -82,7 +83,7 @@ on_both_persistent_stores! {
         }
         assert_eq!(statuses.len(), 50);
         assert!(statuses.iter().all(|s| *s == StatusCode::NO_CONTENT), "{statuses:?}");
-        let jobs = app.store.deletion_jobs(&app.account()).await.unwrap();
+        let jobs = app.store.deletions(&app.account()).await.unwrap();
         assert_eq!(jobs.len(), 1);
         app.finish_deletions().await;
         assert!(app.store.invariant_violations().await.unwrap().is_empty());
@@ -118,7 +119,7 @@ on_both_persistent_stores! {
             second.get(&format!("/invoices/{invoice}")).await.assert_error(404, "404-resource-not-found");
             second.get(&format!("/subscriptions/{subscription}")).await.assert_error(404, "404-resource-not-found");
         }
-        let jobs = second.store.deletion_jobs(&second.account()).await.unwrap();
+        let jobs = second.store.deletions(&second.account()).await.unwrap();
         assert_eq!(jobs.len(), 5);
         assert!(jobs.iter().all(|job| job.attempts == 1 && job.completed_at.is_some()), "{jobs:#?}");
         assert!(second.store.invariant_violations().await.unwrap().is_empty());
@@ -147,12 +148,12 @@ on_both_persistent_stores! {
         app.clock.advance(crate::support::DELAY + Duration::from_secs(1));
         for attempt in 1..=3i64 {
             let now = app.clock.now();
-            let run = app.store.run_due_cascade(now, Some(&app.account())).await.unwrap();
-            let orb_mock::store::CascadeRun::Failed { retry_at, error, .. } = run else {
+            let run = app.store.run_queue(Queue::Deletions, now, Some(&app.account()), 1).await.unwrap();
+            let Some(Ran::Failed { retry_at, error, .. }) = only_run(run.clone()) else {
                 panic!("the cascade fails while the fault is planted: {run:?}");
             };
             assert!(error.contains("planted fault"), "{error}");
-            let job = app.store.deletion_jobs(&app.account()).await.unwrap().remove(0);
+            let job = app.store.deletions(&app.account()).await.unwrap().remove(0);
             assert_eq!(job.attempts, attempt);
             assert!(job.last_error.as_deref().unwrap_or("").contains("planted fault"), "{job:?}");
             assert_eq!(job.due_at, retry_at);
@@ -162,18 +163,18 @@ on_both_persistent_stores! {
             assert_eq!(app.get(&format!("/customers/{id}")).await.json()["deleted"], true);
             assert_eq!(app.get(&format!("/invoices/{}", invoice["id"].as_str().unwrap())).await.status, StatusCode::OK);
             // Not due again until the backoff has passed.
-            let early = app.store.run_due_cascade(app.clock.now(), Some(&app.account())).await.unwrap();
-            assert_eq!(early, orb_mock::store::CascadeRun::Empty);
+            let early = app.store.run_queue(Queue::Deletions, app.clock.now(), Some(&app.account()), 1).await.unwrap();
+            assert_eq!(early, Turn::Idle);
             app.clock.advance(wait.to_std().unwrap());
         }
         store.execute(match store.kind {
             Kind::Sqlite => "DROP TRIGGER planted_fault",
             Kind::Postgres => "DROP TRIGGER planted_fault ON invoices",
         }).await;
-        let run = app.store.run_due_cascade(app.clock.now(), Some(&app.account())).await.unwrap();
-        assert!(matches!(run, orb_mock::store::CascadeRun::Completed { .. }), "{run:?}");
+        let run = app.store.run_queue(Queue::Deletions, app.clock.now(), Some(&app.account()), 1).await.unwrap();
+        assert!(matches!(only_run(run.clone()), Some(Ran::Completed { .. })), "{run:?}");
         app.get(&format!("/customers/{id}")).await.assert_error(404, "404-resource-not-found");
-        let job = app.store.deletion_jobs(&app.account()).await.unwrap().remove(0);
+        let job = app.store.deletions(&app.account()).await.unwrap().remove(0);
         assert_eq!(job.attempts, 4);
         assert!(app.store.invariant_violations().await.unwrap().is_empty());
         app.stop().await;
@@ -200,13 +201,13 @@ async fn two_instances_on_one_postgres_database_share_the_cascades_and_run_each_
     a.clock.advance(past_due);
     b.clock.advance(past_due);
     let (ran_a, ran_b) = tokio::join!(
-        orb_mock::cascade::drain(&a.store, &a.clock, None),
-        orb_mock::cascade::drain(&b.store, &b.clock, None),
+        orb_mock::worker::drain(&a.store, &a.clock, orb_mock::store::Queue::Deletions, None),
+        orb_mock::worker::drain(&b.store, &b.clock, orb_mock::store::Queue::Deletions, None),
     );
     let (ran_a, ran_b) = (ran_a.unwrap(), ran_b.unwrap());
     // Together the two instances ran every job, and each exactly once.
     assert_eq!(ran_a + ran_b, 40);
-    let jobs = a.store.deletion_jobs(&a.account()).await.unwrap();
+    let jobs = a.store.deletions(&a.account()).await.unwrap();
     assert_eq!(jobs.len(), 40);
     assert!(
         jobs.iter()
@@ -240,7 +241,7 @@ on_both_persistent_stores! {
         assert!(waited < Duration::from_secs(4), "answered at the timeout, not after {waited:?}");
         drop(blocker);
 
-        assert!(app.store.deletion_jobs(&app.account()).await.unwrap().is_empty(), "nothing half done");
+        assert!(app.store.deletions(&app.account()).await.unwrap().is_empty(), "nothing half done");
         app.delete_customer(&id).await;
         app.stop().await;
     }
@@ -280,7 +281,7 @@ on_both_persistent_stores! {
                 response.assert_error(404, "404-resource-not-found");
             }
         }
-        let jobs = app.store.deletion_jobs(&app.account()).await.unwrap();
+        let jobs = app.store.deletions(&app.account()).await.unwrap();
         for job in &jobs {
             if job.customer_id == failing {
                 assert_eq!(job.attempts, 1);
@@ -349,12 +350,12 @@ on_both_persistent_stores! {
                 _ => assert_eq!(response.status, status, "DELETE {id}: {}", String::from_utf8_lossy(&response.bytes)),
             }
         }
-        let jobs = app.store.deletion_jobs(&app.account()).await.unwrap();
+        let jobs = app.store.deletions(&app.account()).await.unwrap();
         assert_eq!(jobs.len(), 20, "one job per deletable customer, however often it was deleted");
         for job in &jobs {
             assert_eq!(job.due_at - job.created_at, chrono::Duration::hours(1), "the server's delay");
         }
-        let other_jobs = app.store.deletion_jobs(&orb_mock::http::extract::Account::from_token(other).0).await.unwrap();
+        let other_jobs = app.store.deletions(&orb_mock::http::extract::Account::from_token(other).0).await.unwrap();
         assert_eq!(other_jobs.len(), 8);
         for job in &other_jobs {
             let after = job.due_at - job.created_at;

@@ -1,4 +1,4 @@
-//! SPEC §4, one-off invoices: create (by customer id or external id), fetch, the draft → issued
+//! README, "Emulated routes", one-off invoices: create (by customer id or external id), fetch, the draft → issued
 //! → paid / void life cycle with its refusals, line-item validation, and the filtered list.
 
 use std::collections::HashSet;

@@ -1,4 +1,4 @@
-//! orb-mock's contract, test by test: every rule of SPEC.md, through real HTTP (the router via
+//! orb-mock's contract, test by test: every rule the README states, through real HTTP (the router via
 //! `oneshot`, and a real socket where it matters) and real SQL, on SQLite and on PostgreSQL.
 
 mod support;

@@ -316,3 +316,46 @@ async fn clients_that_disconnect_mid_request_leave_the_store_intact() {
     );
     served.stop().await;
 }
+
+/// A client that writes its whole body before it reads (Python's `urllib` does) still reads
+/// the early 413 for a declared length over the limit: orb-mock reads and discards the rest
+/// of the body before it closes (a lingering close), instead of resetting the connection under
+/// the client's feet. Ten times over, since a reset used to win most races.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_writes_a_2_mib_body_before_reading_gets_the_413() {
+    let served = Served::start(test_config("sqlite::memory:")).await;
+    let addr = served.addr;
+    for round in 0..10 {
+        let answer = tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let body = vec![b'x'; 2 * 1024 * 1024];
+            let head = format!(
+                "POST /v1/customers HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer linger\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).expect("the head is sent");
+            stream
+                .write_all(&body)
+                .expect("the whole body is sent, not reset");
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).expect("the answer is read");
+            String::from_utf8_lossy(&answer).into_owned()
+        })
+        .await
+        .unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "round {round}: {answer:?}"
+        );
+        assert!(
+            answer.contains("413-request-too-large"),
+            "round {round}: {answer}"
+        );
+    }
+    served.stop().await;
+}

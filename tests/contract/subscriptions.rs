@@ -1,4 +1,4 @@
-//! SPEC §4, subscriptions: create (by plan id or external plan id, for a customer by id or
+//! README, "Emulated routes", subscriptions: create (by plan id or external plan id, for a customer by id or
 //! external id), fetch, the filtered list, and immediate cancellation.
 
 use std::collections::HashSet;

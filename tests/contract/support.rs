@@ -14,6 +14,14 @@ use orb_mock::store::Store;
 use serde_json::Value;
 use sqlx::Connection;
 
+/// The one outcome of a turn of a queue that attempted exactly one row.
+pub fn only_run(turn: orb_mock::store::Turn) -> Option<orb_mock::store::Ran> {
+    match turn {
+        orb_mock::store::Turn::Ran(mut ran) if ran.len() == 1 => ran.pop(),
+        _ => None,
+    }
+}
+
 /// Where the PostgreSQL tests create their databases (one per test).
 pub fn postgres_admin_url() -> String {
     std::env::var("ORB_MOCK_TEST_POSTGRES")
@@ -251,9 +259,14 @@ impl TestApp {
     /// Moves time past the deletion delay and runs every due cascade now.
     pub async fn finish_deletions(&self) {
         self.clock.advance(DELAY + Duration::from_secs(1));
-        orb_mock::cascade::drain(&self.store, &self.clock, None)
-            .await
-            .expect("cascades run");
+        orb_mock::worker::drain(
+            &self.store,
+            &self.clock,
+            orb_mock::store::Queue::Deletions,
+            None,
+        )
+        .await
+        .expect("cascades run");
     }
 
     /// Stops the app and drops its PostgreSQL database.
@@ -521,7 +534,7 @@ pub async fn walk_pages(app: &TestApp, path: &str) -> (Vec<String>, Vec<usize>) 
     (seen, sizes)
 }
 
-/// The title every error of a type carries (SPEC §3: always a non-empty string).
+/// The title every error of a type carries (README, "Errors": always a non-empty string).
 pub fn title_of(type_suffix: &str) -> &'static str {
     match type_suffix {
         "400-constraint-violation" => "Constraint violation",

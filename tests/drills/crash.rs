@@ -45,7 +45,7 @@ async fn crash_at(store: &Persistent, point: &str) {
     // 2. Time passes: the queued cascades fall due, the worker picks one up and the process
     //    aborts at the failpoint.
     store
-        .execute("UPDATE deletion_jobs SET due_at = created_at")
+        .execute("UPDATE deletions SET due_at = created_at")
         .await;
     let status = server.exited(HANG_GUARD).await;
     assert_eq!(
@@ -65,11 +65,11 @@ async fn crash_at(store: &Persistent, point: &str) {
     // commits due jobs in batches of up to `BATCH`).
     let completed = scalar(
         &store.url,
-        "SELECT COUNT(*) FROM deletion_jobs WHERE state = 'completed'",
+        "SELECT COUNT(*) FROM deletions WHERE state = 'completed'",
     )
     .await;
     let expected = if point == "cascade-after-commit" {
-        DELETED.min(orb_mock::cascade::BATCH as usize) as i64
+        DELETED.min(orb_mock::worker::BATCH as usize) as i64
     } else {
         0
     };
@@ -135,7 +135,7 @@ async fn crash_at(store: &Persistent, point: &str) {
     };
     assert_eq!(
         count(
-            "SELECT COUNT(*) FROM deletion_jobs WHERE account = '{account}' \
+            "SELECT COUNT(*) FROM deletions WHERE account = '{account}' \
              AND state = 'completed' AND attempts = 1 AND completed_at IS NOT NULL"
         )
         .await as usize,
@@ -143,7 +143,7 @@ async fn crash_at(store: &Persistent, point: &str) {
         "one job per customer, completed, on its one committed attempt"
     );
     assert_eq!(
-        count("SELECT COUNT(*) FROM deletion_jobs WHERE state <> 'completed'").await,
+        count("SELECT COUNT(*) FROM deletions WHERE state <> 'completed'").await,
         0,
         "no job left pending or claimed"
     );

@@ -381,7 +381,7 @@ pub async fn scalar(url: &str, sql: &str) -> i64 {
     }
 }
 
-/// SPEC §5's invariants over the whole store, as orb-mock's own audit sees them.
+/// README, "Deleting a customer"'s invariants over the whole store, as orb-mock's own audit sees them.
 pub async fn invariant_violations(url: &str) -> Vec<String> {
     let store = orb_mock::store::Store::connect(&orb_mock::store::ConnectOptions::new(url))
         .await

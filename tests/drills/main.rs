@@ -1,4 +1,4 @@
-//! Reliability drills (issue 5): the real `orb-mock` binary under crashes, database outages,
+//! Reliability drills: the real `orb-mock` binary under crashes, database outages,
 //! write contention, shutdown under load and hostile input, on a SQLite file and on PostgreSQL.
 //! Each drill starts its own processes and its own store; PostgreSQL drills skip loudly when
 //! PostgreSQL is not reachable, and fail instead under `CI=true`.

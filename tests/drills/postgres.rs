@@ -379,7 +379,7 @@ async fn postgres_stopped_for_ten_seconds_gives_503_health_then_everything_recov
     }
     let pending = scalar(
         &cluster.url(),
-        "SELECT COUNT(*) FROM deletion_jobs WHERE state = 'pending'",
+        "SELECT COUNT(*) FROM deletions WHERE state = 'pending'",
     )
     .await;
     assert_eq!(pending as usize, QUEUED, "the cascades are queued");
@@ -441,7 +441,7 @@ async fn postgres_stopped_for_ten_seconds_gives_503_health_then_everything_recov
     let after_outage = scalar(
         &cluster.url(),
         &format!(
-            "SELECT COUNT(*) FROM deletion_jobs WHERE state = 'completed' \
+            "SELECT COUNT(*) FROM deletions WHERE state = 'completed' \
              AND completed_at > '{}'",
             stopped_at.to_rfc3339()
         ),

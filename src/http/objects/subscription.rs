@@ -1,11 +1,11 @@
 //! Orb's `Subscription` and `MutatedSubscription` objects, with the minimal `Plan` they embed.
 
-use chrono::{DateTime, Datelike, Months, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{ts, CustomerObject, Never};
-use crate::store::model::{Customer, Metadata, Subscription, SubscriptionStatus};
+use crate::store::model::{Customer, Metadata, Subscription};
 
 /// The name of the one plan orb-mock pretends to have; subscriptions are named after it.
 pub const PLAN_NAME: &str = "orb-mock plan";
@@ -58,16 +58,9 @@ pub struct SubscriptionObject {
 
 impl SubscriptionObject {
     /// Builds the wire object for a subscription; `customer` is its owner, embedded in full.
-    pub fn new(subscription: &Subscription, customer: &Customer) -> Self {
+    pub fn new(subscription: &Subscription, customer: &Customer, now: DateTime<Utc>) -> Self {
         let start = subscription.start_date;
-        // orb-mock does not advance billing periods: the "current" period is the first month.
-        // An ended subscription has no current period.
-        let period = match subscription.status {
-            SubscriptionStatus::Ended => None,
-            SubscriptionStatus::Active | SubscriptionStatus::Upcoming => {
-                Some((start, start.checked_add_months(Months::new(1))))
-            }
-        };
+        let period = subscription.current_period(now);
         Self {
             id: subscription.id.clone(),
             name: PLAN_NAME.to_owned(),
@@ -79,7 +72,7 @@ impl SubscriptionObject {
             end_date: subscription.end_date,
             created_at: subscription.created_at,
             current_billing_period_start_date: period.map(|(start, _)| start),
-            current_billing_period_end_date: period.and_then(|(_, end)| end),
+            current_billing_period_end_date: period.map(|(_, end)| end),
             billing_cycle_day: start.day(),
             billing_cycle_anchor_configuration: BillingCycleAnchorConfigurationObject::from_date(
                 start,
@@ -114,8 +107,8 @@ pub struct MutatedSubscriptionObject {
 
 impl MutatedSubscriptionObject {
     /// Builds the wire object for a subscription that was just created or changed.
-    pub fn new(subscription: &Subscription, customer: &Customer) -> Self {
-        SubscriptionObject::new(subscription, customer).into()
+    pub fn new(subscription: &Subscription, customer: &Customer, now: DateTime<Utc>) -> Self {
+        SubscriptionObject::new(subscription, customer, now).into()
     }
 }
 

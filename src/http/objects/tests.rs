@@ -338,6 +338,7 @@ fn an_active_subscription_object_satisfies_orbs_subscription_schema() {
         &SubscriptionObject::new(
             &active_subscription(),
             &customer_with_external_id_and_currency(),
+            at(2026, 2, 10, 0),
         ),
     );
     assert_eq!(value["status"], "active");
@@ -366,7 +367,7 @@ fn an_active_subscription_object_satisfies_orbs_subscription_schema() {
 fn an_ended_subscription_object_satisfies_orbs_subscription_schema() {
     let value = assert_satisfies(
         "Subscription",
-        &SubscriptionObject::new(&ended_subscription(), &bare_customer()),
+        &SubscriptionObject::new(&ended_subscription(), &bare_customer(), at(2026, 2, 10, 0)),
     );
     assert_eq!(value["status"], "ended");
     assert_eq!(value["end_date"], "2026-03-01T00:00:00+00:00");
@@ -379,7 +380,11 @@ fn an_ended_subscription_object_satisfies_orbs_subscription_schema() {
 
 #[test]
 fn a_mutated_subscription_object_satisfies_orbs_mutated_subscription_schema() {
-    let mutated = MutatedSubscriptionObject::new(&active_subscription(), &bare_customer());
+    let mutated = MutatedSubscriptionObject::new(
+        &active_subscription(),
+        &bare_customer(),
+        at(2026, 2, 10, 0),
+    );
     let value = assert_satisfies("MutatedSubscription", &mutated);
     let plain = serde_json::to_value(&mutated.subscription).unwrap();
     let mut expected = plain.as_object().unwrap().clone();
@@ -413,6 +418,7 @@ fn pages_of_customers_invoices_and_subscriptions_satisfy_orbs_list_schemas() {
         vec![SubscriptionObject::new(
             &ended_subscription(),
             &bare_customer(),
+            at(2026, 2, 10, 0),
         )],
         None,
     );
@@ -580,4 +586,24 @@ fn every_error_body_orb_mock_sends_satisfies_orbs_schema_for_it() {
             "{kind:?} against {schema}: {value}"
         );
     }
+}
+
+#[test]
+fn the_current_billing_period_is_the_month_that_contains_now() {
+    let subscription = active_subscription();
+    let period = |now| subscription.current_period(now);
+    assert_eq!(
+        period(at(2026, 1, 31, 0)),
+        Some((at(2026, 1, 31, 0), at(2026, 2, 28, 0)))
+    );
+    assert_eq!(
+        period(at(2026, 3, 5, 0)),
+        Some((at(2026, 2, 28, 0), at(2026, 3, 31, 0))),
+        "periods are counted from the start date, so they do not drift to the 28th"
+    );
+    assert_eq!(
+        period(at(2026, 3, 31, 0)),
+        Some((at(2026, 3, 31, 0), at(2026, 4, 30, 0)))
+    );
+    assert_eq!(ended_subscription().current_period(at(2026, 3, 5, 0)), None);
 }

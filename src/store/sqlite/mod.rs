@@ -1,4 +1,6 @@
-//! SQLite, the embedded default: connecting and migrating.
+//! SQLite, the embedded default: connecting and migrating, its transient error codes, the one
+//! text format of its timestamps, and the batches that serve hot requests together ([`batch`]).
+//! The seam with PostgreSQL is listed in [`super::backend`].
 //!
 //! A file database runs in WAL mode with one writer connection and a few readers: readers never
 //! block the writer, and the single writer turns contention into queueing inside the pool, so
@@ -8,9 +10,12 @@
 //! that is never recycled: readers and the writer share it. SQLite's `memdb` VFS caps such a
 //! database at 1 GiB; past that a write fails with SQLite's "database or disk is full".
 
+pub mod batch;
+
 use std::str::FromStr;
 use std::time::Duration;
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
@@ -78,4 +83,44 @@ async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
 
 fn is_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// SQLite's result codes worth a retry: BUSY (5) and LOCKED (6).
+pub(crate) fn is_transient_code(code: &str) -> bool {
+    matches!(code, "5" | "6")
+}
+
+/// The one text form of every timestamp SQLite stores: the form sqlx writes when it binds a
+/// `DateTime<Utc>` (RFC 3339, `+00:00`, as many fraction digits as needed in groups of three).
+/// Timestamp columns are compared as text, so a timestamp written any other way (say with
+/// `strftime`'s `.000`) would sort apart from an equal one. Statements that carry timestamps
+/// inside JSON (the batches) write them with this function; the test below holds it to sqlx's.
+pub(crate) fn timestamp_text(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn timestamps_in_json_are_written_exactly_as_sqlx_binds_them() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let whole = Utc.with_ymd_and_hms(2026, 1, 5, 10, 0, 0).unwrap();
+        for at in [
+            whole,
+            whole + chrono::Duration::milliseconds(120),
+            whole + chrono::Duration::microseconds(123_456),
+            whole + chrono::Duration::nanoseconds(1),
+        ] {
+            let bound: String = sqlx::query_scalar("SELECT CAST($1 AS TEXT)")
+                .bind(at)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(timestamp_text(at), bound);
+        }
+    }
 }

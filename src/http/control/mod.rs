@@ -1,6 +1,8 @@
-//! The `/_mock` control surface: what tests can do that the real Orb cannot. Not part of Orb's
-//! API, and namespaced so that it can never collide with Orb's paths. Every route but health
-//! takes the same bearer key as Orb's routes and acts on that account only (SPEC §7).
+//! The `/_mock` control surface: what tests can do that the real Orb cannot. Its handlers, and
+//! the in-memory state they keep beside the store ([`Control`]: fault rules, journals, rate
+//! budgets). Not part of Orb's API, and namespaced so that it can never collide with Orb's
+//! paths. Every route but health takes the same bearer key as Orb's routes and acts on that
+//! account only (README, "Control surface").
 
 pub mod faults;
 pub mod fixtures;
@@ -25,15 +27,12 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::extract::{Account, Body, QueryParams};
 use crate::http::validate::Problems;
 use crate::http::AppState;
-use crate::store::{AccountSettings, DeletionJob, JobState};
+use crate::store::{AccountSettings, Deletion, DeletionState, Queue};
 use faults::{Faults, NewRule, Rule};
 use journal::{EntryView, Journal};
 
 /// How long the health route waits for the store.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Longest deletion delay an account may set.
-const MAX_DELETION_DELAY: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// The control surface's in-memory state: journals, fault rules and rate budgets. (Data,
 /// settings and idempotency keys live in the store.)
@@ -193,11 +192,12 @@ async fn update_settings(
     for (key, value) in body {
         match (key.as_str(), value) {
             ("deletion_delay", Value::Null) => settings.deletion_delay = None,
-            ("deletion_delay", Value::String(text)) => match crate::config::parse_duration(&text) {
-                Ok(delay) if delay <= MAX_DELETION_DELAY => settings.deletion_delay = Some(delay),
-                Ok(_) => p.push("deletion_delay", "must be at most 365 days"),
-                Err(err) => p.push("deletion_delay", err),
-            },
+            ("deletion_delay", Value::String(text)) => {
+                match crate::config::parse_deletion_delay(&text) {
+                    Ok(delay) => settings.deletion_delay = Some(delay),
+                    Err(err) => p.push("deletion_delay", err),
+                }
+            }
             ("deletion_delay", other) => p.push(
                 "deletion_delay",
                 format!("expected a duration string such as \"0s\" or null, got {other}"),
@@ -226,28 +226,28 @@ pub struct DeletionView {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-impl From<DeletionJob> for DeletionView {
-    fn from(job: DeletionJob) -> Self {
+impl From<Deletion> for DeletionView {
+    fn from(deletion: Deletion) -> Self {
         DeletionView {
-            state: match (job.state, &job.last_error) {
-                (JobState::Completed, _) => "completed",
-                (JobState::Pending, Some(_)) => "failed",
-                (JobState::Pending, None) => "pending",
+            state: match (deletion.state, &deletion.last_error) {
+                (DeletionState::Completed, _) => "completed",
+                (DeletionState::Pending, Some(_)) => "failed",
+                (DeletionState::Pending, None) => "pending",
             },
-            customer_id: job.customer_id,
-            due_at: job.due_at,
-            attempts: job.attempts,
-            last_error: job.last_error,
-            requested_at: job.created_at,
-            completed_at: job.completed_at,
+            customer_id: deletion.customer_id,
+            due_at: deletion.due_at,
+            attempts: deletion.attempts,
+            last_error: deletion.last_error,
+            requested_at: deletion.created_at,
+            completed_at: deletion.completed_at,
         }
     }
 }
 
 async fn deletion_views(state: &AppState, account: &Account) -> ApiResult<Vec<DeletionView>> {
-    let mut jobs = state.store.deletion_jobs(account.as_str()).await?;
-    jobs.reverse();
-    Ok(jobs.into_iter().map(DeletionView::from).collect())
+    let mut deletions = state.store.deletions(account.as_str()).await?;
+    deletions.reverse();
+    Ok(deletions.into_iter().map(DeletionView::from).collect())
 }
 
 /// `GET /_mock/deletions`: the account's deletions, newest first.
@@ -290,10 +290,15 @@ async fn complete_deletions(
     }
     state
         .store
-        .make_cascades_due(account.as_str(), customer_id, now)
+        .make_deletions_due(account.as_str(), customer_id, now)
         .await?;
-    let completed =
-        crate::cascade::drain(&state.store, &state.clock, Some(account.as_str())).await?;
+    let completed = crate::worker::drain(
+        &state.store,
+        &state.clock,
+        Queue::Deletions,
+        Some(account.as_str()),
+    )
+    .await?;
     let data = deletion_views(&state, &account)
         .await?
         .into_iter()

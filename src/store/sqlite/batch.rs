@@ -1,4 +1,4 @@
-//! Group commit on SQLite: concurrent requests served by one statement.
+//! Batches on SQLite: concurrent requests served by one statement (group commit).
 //!
 //! SQLite has one writer, and sqlx runs each SQLite connection on a thread of its own: every
 //! statement, `BEGIN` and `COMMIT` is a hand-off to that thread and back. Profiling under load
@@ -10,26 +10,32 @@
 //! Two kinds are batched, the hottest of each side:
 //! - [`queue_deletions`]: DELETEs of customers that may be deleted at once, queued by one
 //!   `INSERT … SELECT`, which SQLite runs atomically without an explicit transaction; the
-//!   schema's trigger marks each queued customer deleting in the same statement. Any other
-//!   DELETE (unknown, already deleting, blocked), or one whose batch failed, answers
-//!   [`Queued::No`], and the caller takes the long way in a transaction of its own, which finds
-//!   out why and answers for that request alone. A request abandoned before its batch runs is
-//!   left out of it (SPEC §6: a request answered with a timeout changes nothing).
+//!   trigger [`MARKS_CUSTOMER_DELETING`](crate::store::deletion::MARKS_CUSTOMER_DELETING) marks
+//!   each queued customer deleting in the same statement. Any other DELETE (unknown, already
+//!   deleting, blocked, a delay of zero), or one whose batch failed, answers [`Queued::No`], and
+//!   the caller takes the transactional path, which finds out why and answers for that request
+//!   alone. A request abandoned before its batch runs is left out of it (a request answered
+//!   with a timeout changes nothing: README, "Flags", `--request-timeout`).
 //! - [`read_customers`]: customers read by id.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::LazyLock;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::{FromRow, Row, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::model::Customer;
-use super::rows::{CustomerRow, CUSTOMER_COLUMNS};
-use super::{blocking_invoice_statuses, StoreError, StoreResult};
+use super::timestamp_text;
+use crate::store::control::millis_to_duration;
+use crate::store::deletion::{blocks_deletion, due_after};
+use crate::store::model::Customer;
+use crate::store::rows::{CustomerRow, CUSTOMER_COLUMNS};
+use crate::store::{StoreError, StoreResult};
 
 /// The most requests served by one statement.
 pub const MAX_BATCH: usize = 256;
@@ -80,52 +86,85 @@ impl<Q: Send + 'static, A: Send + 'static> Batcher<Q, A> {
     }
 }
 
-// The times are written as sqlx writes a `DateTime<Utc>` to SQLite, so that every timestamp
-// column holds one format (they are compared as text).
-fn text(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::AutoSi, false)
-}
-
 /// A DELETE of a customer, for [`queue_deletions`].
 pub(crate) struct Deletion {
     pub account: String,
     pub id: String,
     pub now: DateTime<Utc>,
-    /// When the cascade is due if the account has no delay of its own.
-    pub default_due: DateTime<Utc>,
+    /// The delay if the account has no delay of its own.
+    pub default_delay: Duration,
     pub abandoned: Option<CancellationToken>,
 }
 
 /// What became of one DELETE sent to the batcher.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Queued {
-    /// Marked deleting, its cascade due then.
+    /// Marked deleting, its deletion due then.
     Yes(DateTime<Utc>),
-    /// Nothing changed: the caller finds out why in a transaction of its own.
+    /// Nothing changed: the caller takes the transactional path, which finds out why (or, for
+    /// a delay of zero, cascades at once).
     No,
 }
 
-/// Queues, in one statement, every listed customer that may be deleted now (active, no issued
-/// invoice). An account's own delay is added in SQL, to the request's time in whole
-/// milliseconds (the setting's own precision).
+#[derive(FromRow)]
+struct AccountDelay {
+    account: String,
+    deletion_delay_ms: Option<i64>,
+}
+
+/// Queues, in one statement, every listed customer that may be deleted now (the rule of
+/// [`deletion`](crate::store::deletion)), due after its account's delay. A DELETE whose delay
+/// is zero is left to the transactional path, which cascades before it answers.
 pub(crate) async fn queue_deletions(
     writer: SqlitePool,
     batch: Vec<Deletion>,
 ) -> Vec<StoreResult<Queued>> {
     let mut answers: Vec<Option<StoreResult<Queued>>> = Vec::with_capacity(batch.len());
+    let mut connection = match writer.acquire().await {
+        Ok(connection) => connection,
+        Err(err) => {
+            tracing::warn!(error = %err, size = batch.len(), "a batch of DELETEs failed; each goes alone");
+            return Vec::new();
+        }
+    };
+    // The accounts' own delays: the due times are computed here, in Rust.
+    let accounts: Vec<&str> = batch.iter().map(|d| d.account.as_str()).collect();
+    let delays: HashMap<String, Option<i64>> = match sqlx::query_as::<_, AccountDelay>(
+        "SELECT account, deletion_delay_ms FROM account_settings \
+         WHERE account IN (SELECT value FROM json_each($1))",
+    )
+    .bind(json!(accounts).to_string())
+    .fetch_all(&mut *connection)
+    .await
+    {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|row| (row.account, row.deletion_delay_ms))
+            .collect(),
+        Err(err) => {
+            tracing::warn!(error = %err, size = batch.len(), "a batch of DELETEs failed; each goes alone");
+            return Vec::new();
+        }
+    };
     let mut seen = HashSet::new();
     let mut rows = Vec::new();
     for d in &batch {
+        let delay = delays
+            .get(&d.account)
+            .copied()
+            .flatten()
+            .map_or(d.default_delay, millis_to_duration);
         if d.abandoned.as_ref().is_some_and(|t| t.is_cancelled()) {
             answers.push(Some(Err(StoreError::Abandoned)));
-        } else if !seen.insert((&d.account, &d.id)) {
-            // The same customer twice in one batch: the second finds it already deleting.
+        } else if delay.is_zero() || !seen.insert((&d.account, &d.id)) {
+            // A delay of zero cascades at once, in a transaction; the same customer twice in
+            // one batch: the second finds it already deleting.
             answers.push(Some(Ok(Queued::No)));
         } else {
             answers.push(None);
             rows.push(json!({
-                "a": d.account, "i": d.id, "n": text(d.now), "d": text(d.default_due),
-                "m": d.now.timestamp_millis(),
+                "a": d.account, "i": d.id, "n": timestamp_text(d.now),
+                "d": timestamp_text(due_after(d.now, delay)),
             }));
         }
     }
@@ -133,24 +172,20 @@ pub(crate) async fn queue_deletions(
         Vec::new()
     } else {
         sqlx::query_as(concat!(
-            "INSERT INTO deletion_jobs (account, customer_id, state, due_at, created_at) \
-             SELECT r.account, r.id, 'pending', COALESCE(( \
-                 SELECT strftime('%Y-%m-%dT%H:%M:%f+00:00', \
-                     (r.now_ms + s.deletion_delay_ms) / 1000.0, 'unixepoch') \
-                 FROM account_settings s WHERE s.account = r.account), r.due), r.now \
+            "INSERT INTO deletions (account, customer_id, state, due_at, created_at) \
+             SELECT r.account, r.id, 'pending', r.due, r.now \
              FROM (SELECT value ->> 'a' AS account, value ->> 'i' AS id, value ->> 'n' AS now, \
-                          value ->> 'd' AS due, value ->> 'm' AS now_ms \
+                          value ->> 'd' AS due \
                    FROM json_each($1)) AS r \
              WHERE EXISTS (SELECT 1 FROM customers c \
                            WHERE c.account = r.account AND c.id = r.id AND c.state = 'active') \
                AND NOT EXISTS (SELECT 1 FROM invoices i \
-                               WHERE i.account = r.account AND i.customer_id = r.id \
-                               AND i.deleted_at IS NULL AND i.status IN ",
-            blocking_invoice_statuses!(),
+                               WHERE i.account = r.account AND i.customer_id = r.id AND ",
+            blocks_deletion!(),
             ") RETURNING account, customer_id, due_at",
         ))
         .bind(Value::Array(rows).to_string())
-        .fetch_all(&writer)
+        .fetch_all(&mut *connection)
         .await
         .unwrap_or_else(|err| {
             tracing::warn!(error = %err, size = batch.len(), "a batch of DELETEs failed; each goes alone");
@@ -231,4 +266,58 @@ pub(crate) async fn read_customers(
             .map(Some);
     }
     answers
+}
+
+/// The batches of a SQLite store; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Batches {
+    deletes: Batcher<Deletion, Queued>,
+    reads: Batcher<CustomerRead, Option<Customer>>,
+}
+
+impl Batches {
+    /// Starts the batching tasks on the current runtime.
+    pub(crate) fn start(writer: &SqlitePool, reader: &SqlitePool) -> Batches {
+        Batches {
+            deletes: Batcher::start(writer.clone(), queue_deletions),
+            reads: Batcher::start(reader.clone(), read_customers),
+        }
+    }
+
+    /// Queues the deletion of a customer that may be deleted now, with others waiting: its
+    /// due time, or `None` when the caller must take the transactional path.
+    pub(crate) async fn delete(
+        &self,
+        account: &str,
+        id: &str,
+        now: DateTime<Utc>,
+        default_delay: Duration,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let deletion = Deletion {
+            account: account.to_owned(),
+            id: id.to_owned(),
+            now,
+            default_delay,
+            abandoned: crate::store::backend::abandonment(),
+        };
+        match self.deletes.ask(deletion).await {
+            Some(Ok(Queued::Yes(due_at))) => Ok(Some(due_at)),
+            Some(Err(err)) => Err(err),
+            Some(Ok(Queued::No)) | None => Ok(None),
+        }
+    }
+
+    /// A customer read by id with others waiting: `Some(answer)`, or `None` when the batch
+    /// failed and the caller reads alone.
+    pub(crate) async fn customer(
+        &self,
+        account: &str,
+        id: &str,
+    ) -> Option<StoreResult<Option<Customer>>> {
+        let read = CustomerRead {
+            account: account.to_owned(),
+            id: id.to_owned(),
+        };
+        self.reads.ask(read).await
+    }
 }

@@ -1,4 +1,4 @@
-//! Fixtures (SPEC §7): customers, invoices and subscriptions with caller-chosen ids, loaded
+//! Fixtures (README, "Control surface"): customers, invoices and subscriptions with caller-chosen ids, loaded
 //! through `POST /_mock/fixtures` or `--fixtures file.json` at start-up.
 //!
 //! Entries are the bodies Orb's create routes take, plus an `id` (and an invoice `status`), and

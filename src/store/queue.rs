@@ -1,0 +1,339 @@
+//! Durable due work: the claim, completion, backoff and retry that every queue shares.
+//!
+//! A queue is a table whose rows fall due at `due_at`. Running a queue claims the due rows
+//! (oldest first; on PostgreSQL with `SKIP LOCKED`, so several orb-mock processes share a queue
+//! without running a row twice), performs each inside the claiming transaction, and completes
+//! them in that same transaction: a crash at any point leaves a row either pending (it runs
+//! again) or done, never half done. A failed attempt rolls back, and the row's attempts, last
+//! error and next due time (exponential [`backoff`]) are recorded in a transaction of their own.
+//!
+//! Deletions are the first queue ([`super::deletion`]). Another kind of due work is a table with
+//! the same queue columns, a [`Work`] that performs one row, and a [`Queue`] variant.
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::backend::{on_reader, on_tx, RowLock, Tx};
+use super::{Store, StoreResult};
+
+/// Every queue orb-mock keeps. The worker runs each in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Customers whose deletion was accepted, waiting for their cascade.
+    Deletions,
+}
+
+impl Queue {
+    pub const ALL: [Queue; 1] = [Queue::Deletions];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Queue::Deletions => "deletions",
+        }
+    }
+}
+
+/// The longest wait between two attempts of a failing row.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// 1 s, 2 s, 4 s, … after the n-th failed attempt, capped at [`MAX_BACKOFF`].
+pub fn backoff(attempts: i32) -> chrono::Duration {
+    let exponent = attempts.clamp(1, 20) - 1;
+    let seconds = (1u64 << exponent).min(MAX_BACKOFF.as_secs());
+    chrono::Duration::seconds(seconds as i64)
+}
+
+/// A claimed row: which account it belongs to and what it is about.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct Claimed {
+    pk: i64,
+    pub account: String,
+    /// The row's subject, e.g. the customer of a deletion.
+    pub subject: String,
+    attempts: i32,
+}
+
+/// One kind of due work. Its table has the queue columns: `pk`, `account`, `state`
+/// (`pending` or `completed`), `due_at`, `attempts`, `last_error`, `completed_at`.
+pub(crate) trait Work {
+    const QUEUE: Queue;
+    /// The queue table.
+    const TABLE: &'static str;
+    /// The column that names a row's subject.
+    const SUBJECT: &'static str;
+    /// Does the work of one claimed row, inside the claiming transaction. The row is
+    /// completed by the caller in the same transaction.
+    fn perform(
+        tx: &mut Tx,
+        row: &Claimed,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// What one turn of a queue did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Turn {
+    /// Nothing could be claimed: no row is due, or another process holds every due row.
+    Idle,
+    /// Rows were claimed and attempted, each with its outcome.
+    Ran(Vec<Ran>),
+}
+
+/// The outcome of one attempted row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ran {
+    /// It was performed and committed.
+    Completed { account: String, subject: String },
+    /// It failed and was rolled back; it is due again at `retry_at`.
+    Failed {
+        account: String,
+        subject: String,
+        error: String,
+        retry_at: DateTime<Utc>,
+    },
+}
+
+/// One claim-perform-commit of up to `max` rows.
+enum Attempt {
+    Idle,
+    Committed(Vec<Claimed>),
+    Failed {
+        claimed: Vec<Claimed>,
+        error: super::StoreError,
+    },
+}
+
+impl Store {
+    /// Runs up to `max` due rows of `W`'s queue, oldest first, in one transaction (one commit
+    /// instead of one per row is what makes a queue of thousands drain quickly). `account`
+    /// narrows the claim to one account's rows. If a row fails, the whole batch is rolled back
+    /// and its rows are run one at a time instead, so that the failure is recorded against its
+    /// own row and the others complete.
+    pub(crate) async fn run_due<W: Work>(
+        &self,
+        now: DateTime<Utc>,
+        account: Option<&str>,
+        max: i64,
+    ) -> StoreResult<Turn> {
+        let (claimed, error) = match self.attempt::<W>(now, account, max).await? {
+            Attempt::Idle => return Ok(Turn::Idle),
+            Attempt::Committed(done) => {
+                return Ok(Turn::Ran(done.into_iter().map(completed).collect()))
+            }
+            Attempt::Failed { claimed, error } => (claimed, error),
+        };
+        if let [row] = claimed.as_slice() {
+            return Ok(Turn::Ran(vec![
+                self.record_failure::<W>(row, error, now).await?,
+            ]));
+        }
+        tracing::debug!(queue = W::QUEUE.name(), %error,
+            "a row in a batch failed; running the batch one row at a time");
+        let mut ran = Vec::with_capacity(claimed.len());
+        for _ in 0..claimed.len() {
+            match self.attempt::<W>(now, account, 1).await? {
+                Attempt::Idle => break,
+                Attempt::Committed(done) => ran.extend(done.into_iter().map(completed)),
+                Attempt::Failed { claimed, error } => {
+                    if let Some(row) = claimed.first() {
+                        ran.push(self.record_failure::<W>(row, error, now).await?);
+                    }
+                }
+            }
+        }
+        Ok(if ran.is_empty() {
+            Turn::Idle
+        } else {
+            Turn::Ran(ran)
+        })
+    }
+
+    async fn attempt<W: Work>(
+        &self,
+        now: DateTime<Utc>,
+        account: Option<&str>,
+        max: i64,
+    ) -> StoreResult<Attempt> {
+        #[cfg(debug_assertions)]
+        if crate::failpoint::armed("cascade-before-claim")
+            && self.due_count::<W>(now, account).await? > 0
+        {
+            crate::failpoint::hit("cascade-before-claim");
+        }
+        let mut tx = self.begin().await?;
+        let claim = tx.locking(
+            &format!(
+                "SELECT pk, account, {} AS subject, attempts FROM {} \
+                 WHERE state = 'pending' AND due_at <= $1 AND ($2 IS NULL OR account = $2) \
+                 ORDER BY due_at, pk LIMIT $3",
+                W::SUBJECT,
+                W::TABLE
+            ),
+            RowLock::SkipLocked,
+        );
+        let claimed = on_tx!(&mut tx, |c| {
+            sqlx::query_as::<_, Claimed>(&claim)
+                .bind(now)
+                .bind(account)
+                .bind(max.max(1))
+                .fetch_all(c)
+                .await?
+        });
+        if claimed.is_empty() {
+            tx.rollback().await;
+            return Ok(Attempt::Idle);
+        }
+        let complete = format!(
+            "UPDATE {} SET state = 'completed', completed_at = $2, attempts = attempts + 1 \
+             WHERE pk = $1",
+            W::TABLE
+        );
+        for row in &claimed {
+            let performed = match W::perform(&mut tx, row, now).await {
+                Ok(()) => on_tx!(&mut tx, |c| {
+                    sqlx::query(&complete)
+                        .bind(row.pk)
+                        .bind(now)
+                        .execute(c)
+                        .await
+                        .map(|_| ())
+                        .map_err(super::StoreError::from)
+                }),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = performed {
+                tx.rollback().await;
+                return Ok(Attempt::Failed { claimed, error });
+            }
+        }
+        #[cfg(debug_assertions)]
+        crate::failpoint::hit("cascade-before-commit");
+        // The claim's transaction has ended before a failure is recorded: on SQLite it holds
+        // the only writer connection.
+        match tx.commit().await {
+            Ok(()) => {
+                #[cfg(debug_assertions)]
+                crate::failpoint::hit("cascade-after-commit");
+                Ok(Attempt::Committed(claimed))
+            }
+            Err(error) => Ok(Attempt::Failed { claimed, error }),
+        }
+    }
+
+    async fn record_failure<W: Work>(
+        &self,
+        row: &Claimed,
+        error: super::StoreError,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Ran> {
+        let error = error.to_string();
+        let retry_at = now + backoff(row.attempts + 1);
+        let sql = format!(
+            "UPDATE {} SET attempts = attempts + 1, last_error = $2, due_at = $3 \
+             WHERE pk = $1 AND state = 'pending'",
+            W::TABLE
+        );
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, |c| {
+            sqlx::query(&sql)
+                .bind(row.pk)
+                .bind(&error)
+                .bind(retry_at)
+                .execute(c)
+                .await?
+                .rows_affected()
+        });
+        tx.commit().await?;
+        tracing::warn!(queue = W::QUEUE.name(), subject = %row.subject,
+            attempts = row.attempts + 1, %error, %retry_at, "due work failed; will retry");
+        Ok(Ran::Failed {
+            account: row.account.clone(),
+            subject: row.subject.clone(),
+            error,
+            retry_at,
+        })
+    }
+
+    /// How many pending rows of `W`'s queue are due at `now` (for one account, or all),
+    /// including any that another transaction has claimed but not yet committed.
+    pub(crate) async fn due_count<W: Work>(
+        &self,
+        now: DateTime<Utc>,
+        account: Option<&str>,
+    ) -> StoreResult<i64> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE state = 'pending' AND due_at <= $1 \
+             AND ($2 IS NULL OR account = $2)",
+            W::TABLE
+        );
+        let count = on_reader!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(&sql)
+                .bind(now)
+                .bind(account)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+
+    /// When the next pending row of `W`'s queue falls due, if any is pending.
+    pub(crate) async fn next_due_at<W: Work>(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        let sql = format!(
+            "SELECT MIN(due_at) FROM {} WHERE state = 'pending'",
+            W::TABLE
+        );
+        let due = on_reader!(self, |pool| {
+            sqlx::query_scalar::<_, Option<DateTime<Utc>>>(&sql)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(due)
+    }
+
+    /// Runs up to `max` due rows of `queue` (see [`Store::run_due`]).
+    pub async fn run_queue(
+        &self,
+        queue: Queue,
+        now: DateTime<Utc>,
+        account: Option<&str>,
+        max: i64,
+    ) -> StoreResult<Turn> {
+        match queue {
+            Queue::Deletions => {
+                self.run_due::<super::deletion::Deletions>(now, account, max)
+                    .await
+            }
+        }
+    }
+
+    /// How many rows of `queue` are due at `now`.
+    pub async fn queue_due_count(
+        &self,
+        queue: Queue,
+        now: DateTime<Utc>,
+        account: Option<&str>,
+    ) -> StoreResult<i64> {
+        match queue {
+            Queue::Deletions => {
+                self.due_count::<super::deletion::Deletions>(now, account)
+                    .await
+            }
+        }
+    }
+
+    /// When the next row of `queue` falls due.
+    pub async fn queue_next_due(&self, queue: Queue) -> StoreResult<Option<DateTime<Utc>>> {
+        match queue {
+            Queue::Deletions => self.next_due_at::<super::deletion::Deletions>().await,
+        }
+    }
+}
+
+fn completed(row: Claimed) -> Ran {
+    Ran::Completed {
+        account: row.account,
+        subject: row.subject,
+    }
+}
