@@ -16,3 +16,5 @@ pub mod mock;
 pub mod openapi;
 pub mod server;
 pub mod store;
+#[doc(hidden)]
+pub mod test_env;
