@@ -12,15 +12,8 @@ use crate::on_both_stores;
 /// A valid one-off invoice body for `customer` (a `{"customer_id": …}` or
 /// `{"external_customer_id": …}` object), two seats at 4.00.
 fn invoice_body(customer: Value) -> Value {
-    let mut body = json!({
-        "currency": "USD",
-        "invoice_date": "2026-01-05T10:00:00+00:00",
-        "line_items": [{
-            "name": "Seats", "item_id": "seats", "model_type": "unit",
-            "quantity": 2, "unit_config": {"unit_amount": "4.00"},
-            "start_date": "2026-01-01", "end_date": "2026-01-31"
-        }]
-    });
+    let mut body = crate::common::invoice_body("");
+    body.as_object_mut().unwrap().remove("customer_id");
     for (key, value) in customer.as_object().unwrap() {
         body[key] = value.clone();
     }

@@ -39,18 +39,8 @@ async fn the_delete_flow_works_over_a_real_socket_with_the_worker_running_the_ca
     let served = Served::start(config).await;
     let addr = served.addr;
 
-    let (status, body) = http(
-        addr,
-        Method::POST,
-        "/v1/customers",
-        Some(json!({"name": "S", "email": "s@example.com"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let id = serde_json::from_slice::<Value>(&body).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // Asserts the 201.
+    let id = Client::socket(addr, "socket-test").customer().await;
     let (status, body) = http(
         addr,
         Method::POST,
@@ -253,18 +243,8 @@ async fn clients_that_disconnect_mid_request_leave_the_store_intact() {
     use tokio::io::AsyncWriteExt;
     let served = Served::start(test_config("sqlite::memory:")).await;
     let addr = served.addr;
-    let (status, body) = http(
-        addr,
-        Method::POST,
-        "/v1/customers",
-        Some(json!({"name": "Kept", "email": "k@example.com"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let kept = serde_json::from_slice::<Value>(&body).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // Asserts the 201.
+    let kept = Client::socket(addr, "socket-test").customer().await;
 
     let body = json!({"name": "Gone", "email": "g@example.com"}).to_string();
     let mut tasks = Vec::new();
