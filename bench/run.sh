@@ -17,7 +17,7 @@
 #   SKIP=""              any of: cascade growth journal pgbench (to leave a part out)
 #   GROWTH_STORES="sqlite-mem sqlite-file pg"
 #   PG_URL=postgres://postgres@127.0.0.1:5432   databases orbbench_* are created and dropped
-#   SPEC=../shared/orb-openapi/orb-openapi-4.69.0.json   Orb's OpenAPI document, for the peers
+#   SPEC=$ORB_OPENAPI    Orb's OpenAPI document, for the peers (default: ../shared/orb-openapi/orb-openapi-4.69.0.json)
 #   BASE_PORT=4710       ports BASE_PORT..BASE_PORT+3 must be free
 #   KEEP_WORK=1          keep the scratch directory (logs, raw results)
 #   BUILD=0              use the binaries already built (development of the script only)
@@ -40,7 +40,7 @@ TARGETS=${TARGETS:-"sqlite-mem sqlite-file pg prism steady limit"}
 SKIP=${SKIP:-}
 GROWTH_STORES=${GROWTH_STORES:-"sqlite-mem sqlite-file pg"}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
-SPEC=${SPEC:-$ROOT/../shared/orb-openapi/orb-openapi-4.69.0.json}
+SPEC=${SPEC:-${ORB_OPENAPI:-$ROOT/../shared/orb-openapi/orb-openapi-4.69.0.json}}
 BASE_PORT=${BASE_PORT:-4710}
 THREADS=2
 CONNECTIONS=32

@@ -3,6 +3,9 @@
 
 Usage: python3 scripts/gen-orb-routes.py [path/to/orb-openapi.json]
 
+Without an argument the document is ORB_OPENAPI (relative to the repository root), as
+for the tests, else ../shared/orb-openapi/orb-openapi-4.69.0.json.
+
 Only the method + path pairs are extracted; nothing else from the document
 (schemas, descriptions, ...) goes into the project.
 """
@@ -24,8 +27,9 @@ def main() -> int:
         # An explicit argument is an ordinary command-line path (relative to the cwd).
         doc_path = os.path.abspath(sys.argv[1])
     else:
-        # The default is relative to the repository root, wherever we are run from.
-        doc_path = os.path.normpath(os.path.join(REPO_ROOT, DEFAULT_DOC))
+        # ORB_OPENAPI or the default, relative to the repository root wherever we run from.
+        named = os.environ.get("ORB_OPENAPI") or DEFAULT_DOC
+        doc_path = os.path.normpath(os.path.join(REPO_ROOT, named))
 
     with open(doc_path, encoding="utf-8") as f:
         doc = json.load(f)

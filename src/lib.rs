@@ -18,4 +18,6 @@ pub mod http;
 pub mod openapi;
 pub mod server;
 pub mod store;
+#[doc(hidden)]
+pub mod test_env;
 pub mod worker;

@@ -250,23 +250,9 @@ mod tests {
         const HTTP_METHODS: [&str; 7] =
             ["get", "put", "post", "delete", "patch", "head", "options"];
 
-        let doc_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/orb-openapi/orb-openapi-4.69.0.json");
-        let text = match std::fs::read_to_string(&doc_path) {
-            Ok(text) => text,
-            Err(err) => {
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("Orb's OpenAPI document {doc_path:?} is required in CI: {err}");
-                }
-                eprintln!(
-                    "SKIPPED: the_route_table_matches_orbs_openapi_document: \
-                     cannot read {doc_path:?} ({err}); the route table is NOT verified"
-                );
-                return;
-            }
+        let Some(doc) = crate::test_env::orb_openapi("the route table check") else {
+            return;
         };
-        let doc: serde_json::Value =
-            serde_json::from_str(&text).expect("Orb's OpenAPI document is not valid JSON");
         let paths = doc["paths"]
             .as_object()
             .expect("Orb's OpenAPI document has no `paths` object");

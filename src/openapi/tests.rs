@@ -1,17 +1,12 @@
 //! orb-mock's document against Orb's: every route it describes is one of Orb's, with Orb's
 //! success statuses, only statuses Orb declares, only parameters Orb has, and every key Orb's
 //! response schemas require also required here, all the way down. Orb's document is read at
-//! test time from `../shared`, never copied into the repository.
+//! test time from where `ORB_OPENAPI` names it, never copied into the repository.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use serde_json::Value;
-
-const ORB_DOCUMENT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/orb-openapi/orb-openapi-4.69.0.json"
-);
 
 /// Shapes orb-mock sends on purpose although Orb's schema has no such arm (README, "Deleting a customer": a customer
 /// being deleted reads as `{"id", "deleted": true}`).
@@ -19,22 +14,9 @@ const DELIBERATE_EXTRAS: [&str; 1] = ["DeletedCustomerObject"];
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-/// Orb's document, or `None` after saying loudly why the check is skipped. CI never skips.
+/// Orb's document, or `None` when the check `what` is skipped (see `crate::test_env`).
 fn orb(what: &str) -> Option<&'static Value> {
-    static DOCUMENT: OnceLock<Option<Value>> = OnceLock::new();
-    let document = DOCUMENT
-        .get_or_init(|| {
-            let text = std::fs::read_to_string(ORB_DOCUMENT).ok()?;
-            Some(serde_json::from_str(&text).expect("Orb's OpenAPI document is not valid JSON"))
-        })
-        .as_ref();
-    if document.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("Orb's OpenAPI document is missing at {ORB_DOCUMENT}; CI cannot skip {what}");
-        }
-        eprintln!("SKIPPED: {what}: Orb's OpenAPI document not found at {ORB_DOCUMENT}");
-    }
-    document
+    crate::test_env::orb_openapi(what)
 }
 
 fn ours() -> &'static Value {

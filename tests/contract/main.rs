@@ -1,9 +1,11 @@
-//! orb-mock's contract, test by test: every rule the README states, through real HTTP (the router via
-//! `oneshot`, and a real socket where it matters) and real SQL, on SQLite and on PostgreSQL.
+//! orb-mock's contract, test by test: every rule of the README, through real HTTP (the router
+//! via `oneshot`, and a real socket where it matters) and real SQL, on SQLite and on PostgreSQL.
 
-mod support;
+#[allow(dead_code, unused_imports)]
+#[path = "../common/mod.rs"]
+mod common;
 
-mod stores;
+mod harness;
 
 mod deletion;
 mod invariants;

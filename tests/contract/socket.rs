@@ -2,20 +2,16 @@
 //! its healthcheck subcommand and its graceful shutdown.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use axum::http::{Method, StatusCode};
 use orb_mock::clock::Clock;
 use orb_mock::server::App;
 use serde_json::{json, Value};
 
+use crate::common::{free_port, poll_until, test_config, Client, Outcome, Persistent, Server};
 use crate::on_both_persistent_stores;
-use crate::support::test_config;
 
 /// One HTTP/1.1 request on a fresh connection.
 async fn http(
@@ -23,75 +19,72 @@ async fn http(
     method: Method,
     path: &str,
     body: Option<Value>,
-) -> (StatusCode, Bytes) {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let request = Request::builder()
-        .method(method)
-        .uri(format!("http://{addr}{path}"))
-        .header("authorization", "Bearer socket-test")
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(
-            body.map(|b| b.to_string()).unwrap_or_default(),
-        )))
-        .unwrap();
-    let response = client.request(request).await.expect("the server answers");
-    let status = response.status();
-    (
-        status,
-        response.into_body().collect().await.unwrap().to_bytes(),
-    )
-}
-
-/// Polls `until` every 20 ms for at most `limit`; the outcome is asserted by the caller.
-async fn eventually<F, Fut>(limit: Duration, mut until: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if until().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
-}
-
-on_both_persistent_stores! {
-    /// The whole flow on a real socket, with the in-process worker (woken by the DELETE, delay
-    /// 0) running the cascade by itself; then a graceful shutdown.
-    async fn the_delete_flow_works_over_a_real_socket_with_the_worker_running_the_cascade(store) {
-        let mut config = test_config(&store.url);
-        config.deletion_delay = Duration::ZERO;
-        let served = Served::start(config).await;
-        let addr = served.addr;
-
-        let (status, body) = http(addr, Method::POST, "/v1/customers", Some(json!({"name": "S", "email": "s@example.com"}))).await;
-        assert_eq!(status, StatusCode::CREATED);
-        let id = serde_json::from_slice::<Value>(&body).unwrap()["id"].as_str().unwrap().to_owned();
-        let (status, body) = http(addr, Method::POST, "/v1/subscriptions", Some(json!({"customer_id": id, "plan_id": "p"}))).await;
-        assert_eq!(status, StatusCode::CREATED, "{body:?}");
-        let (status, body) = http(addr, Method::DELETE, &format!("/v1/customers/{id}"), None).await;
-        assert_eq!(status, StatusCode::NO_CONTENT);
-        assert!(body.is_empty());
-        let gone = eventually(Duration::from_secs(10), || async {
-            http(addr, Method::GET, &format!("/v1/customers/{id}"), None).await.0 == StatusCode::NOT_FOUND
-        })
+) -> (StatusCode, Vec<u8>) {
+    let response = Client::socket(addr, "socket-test")
+        .call(method, path, body)
         .await;
-        assert!(gone, "the worker completes the cascade without being driven");
-        let (_, subscriptions) = http(addr, Method::GET, "/v1/subscriptions", None).await;
-        assert_eq!(serde_json::from_slice::<Value>(&subscriptions).unwrap()["data"], json!([]));
+    (response.status, response.bytes)
+}
 
-        orb_mock::healthcheck::check(&format!("http://{addr}/_mock/health"), Duration::from_secs(3))
+on_both_persistent_stores!(
+    the_delete_flow_works_over_a_real_socket_with_the_worker_running_the_cascade
+);
+/// The whole flow on a real socket, with the in-process worker (woken by the DELETE, delay
+/// 0) running the cascade by itself; then a graceful shutdown.
+async fn the_delete_flow_works_over_a_real_socket_with_the_worker_running_the_cascade(
+    store: &Persistent,
+) {
+    let mut config = test_config(&store.url);
+    config.deletion_delay = Duration::ZERO;
+    let served = Served::start(config).await;
+    let addr = served.addr;
+
+    // Asserts the 201.
+    let id = Client::socket(addr, "socket-test").customer().await;
+    let (status, body) = http(
+        addr,
+        Method::POST,
+        "/v1/subscriptions",
+        Some(json!({"customer_id": id, "plan_id": "p"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body:?}");
+    let (status, body) = http(addr, Method::DELETE, &format!("/v1/customers/{id}"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(body.is_empty());
+    let gone = poll_until(Duration::from_secs(10), || async {
+        http(addr, Method::GET, &format!("/v1/customers/{id}"), None)
             .await
-            .expect("healthy while serving");
-        served.stop().await;
-        assert!(
-            orb_mock::healthcheck::check(&format!("http://{addr}/_mock/health"), Duration::from_secs(3)).await.is_err(),
-            "nothing answers after shutdown"
-        );
-    }
+            .0
+            == StatusCode::NOT_FOUND
+    })
+    .await;
+    assert!(
+        gone,
+        "the worker completes the cascade without being driven"
+    );
+    let (_, subscriptions) = http(addr, Method::GET, "/v1/subscriptions", None).await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&subscriptions).unwrap()["data"],
+        json!([])
+    );
+
+    orb_mock::healthcheck::check(
+        &format!("http://{addr}/_mock/health"),
+        Duration::from_secs(3),
+    )
+    .await
+    .expect("healthy while serving");
+    served.stop().await;
+    assert!(
+        orb_mock::healthcheck::check(
+            &format!("http://{addr}/_mock/health"),
+            Duration::from_secs(3)
+        )
+        .await
+        .is_err(),
+        "nothing answers after shutdown"
+    );
 }
 
 /// An app (with its worker) served on a free local port until [`Served::stop`].
@@ -130,41 +123,6 @@ impl Served {
     }
 }
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn_binary(database_url: &str, port: u16) -> Running {
-    Running(
-        Command::new(env!("CARGO_BIN_EXE_orb-mock"))
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--deletion-delay",
-                "1h",
-            ])
-            .env("DATABASE_URL", database_url)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the binary starts"),
-    )
-}
-
 fn healthcheck(port: u16) -> bool {
     Command::new(env!("CARGO_BIN_EXE_orb-mock"))
         .args([
@@ -178,82 +136,102 @@ fn healthcheck(port: u16) -> bool {
         .success()
 }
 
-fn signal_and_wait(mut running: Running, signal: &str) -> std::process::ExitStatus {
-    let pid = running.0.id().to_string();
-    assert!(Command::new("kill")
-        .args([signal, &pid])
-        .status()
+/// Sends `signal` to the binary and waits (at most 20 s) until it exits.
+async fn signal_and_wait(mut server: Server, signal: &str) -> std::process::ExitStatus {
+    server.signal(signal);
+    server.exited(Duration::from_secs(20)).await
+}
+
+/// The binary on `port` against `database_url`.
+fn spawn_binary(database_url: &str, port: u16) -> Server {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    Server::start_on(addr, database_url, &["--deletion-delay", "1h"], &[])
+}
+
+on_both_persistent_stores!(the_binary_exits_0_on_sigint_and_sigterm_and_keeps_what_it_committed);
+/// The binary: `healthcheck` says 0 while it runs and 1 once it is gone; SIGINT and SIGTERM
+/// exit 0; what it committed is there after a restart.
+async fn the_binary_exits_0_on_sigint_and_sigterm_and_keeps_what_it_committed(store: &Persistent) {
+    let port = free_port();
+    let server = spawn_binary(&store.url, port);
+    let up = poll_until(Duration::from_secs(20), || async { healthcheck(port) }).await;
+    assert!(up, "orb-mock answers its healthcheck");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (status, body) = http(
+        addr,
+        Method::POST,
+        "/customers",
+        Some(json!({"name": "K", "email": "k@example.com", "external_customer_id": "kept"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = serde_json::from_slice::<Value>(&body).unwrap()["id"]
+        .as_str()
         .unwrap()
-        .success());
-    let start = Instant::now();
-    loop {
-        if let Some(status) = running.0.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the server exits after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        .to_owned();
+    assert_eq!(
+        http(addr, Method::DELETE, &format!("/customers/{id}"), None)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+
+    let status = signal_and_wait(server, "-INT").await;
+    assert!(status.success(), "exit code 0 after SIGINT, got {status}");
+    assert!(!healthcheck(port), "healthcheck fails when nothing answers");
+
+    let server = spawn_binary(&store.url, port);
+    assert!(poll_until(Duration::from_secs(20), || async { healthcheck(port) }).await);
+    let (status, body) = http(
+        addr,
+        Method::GET,
+        "/customers/external_customer_id/kept",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({"id": id, "deleted": true})
+    );
+    assert!(signal_and_wait(server, "-TERM").await.success());
 }
 
-on_both_persistent_stores! {
-    /// The binary: `healthcheck` says 0 while it runs and 1 once it is gone; SIGINT and SIGTERM
-    /// exit 0; what it committed is there after a restart.
-    async fn the_binary_exits_0_on_sigint_and_sigterm_and_keeps_what_it_committed(store) {
-        let port = free_port();
-        let server = spawn_binary(&store.url, port);
-        let up = eventually(Duration::from_secs(20), || async { healthcheck(port) }).await;
-        assert!(up, "orb-mock answers its healthcheck");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let (status, body) = http(addr, Method::POST, "/customers", Some(json!({"name": "K", "email": "k@example.com", "external_customer_id": "kept"}))).await;
-        assert_eq!(status, StatusCode::CREATED);
-        let id = serde_json::from_slice::<Value>(&body).unwrap()["id"].as_str().unwrap().to_owned();
-        assert_eq!(http(addr, Method::DELETE, &format!("/customers/{id}"), None).await.0, StatusCode::NO_CONTENT);
+on_both_persistent_stores!(a_close_fault_drops_the_connection_without_an_answer);
+/// A `close` fault drops the connection without an answer (a client sees the server
+/// disconnect), the journal records it with a null status, and the next request is served.
+async fn a_close_fault_drops_the_connection_without_an_answer(store: &Persistent) {
+    let config = test_config(&store.url);
+    let served = Served::start(config).await;
+    let addr = served.addr;
+    let (status, _) = http(
+        addr,
+        Method::POST,
+        "/_mock/faults",
+        Some(json!({"path": "/customers", "close": true, "times": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
 
-        let status = signal_and_wait(server, "-INT");
-        assert!(status.success(), "exit code 0 after SIGINT, got {status}");
-        assert!(!healthcheck(port), "healthcheck fails when nothing answers");
+    let outcome = Client::socket(addr, "socket-test")
+        .send(Method::GET, "/v1/customers", None)
+        .await;
+    assert!(
+        !matches!(outcome, Outcome::Answered(_)),
+        "no complete answer arrives"
+    );
 
-        let server = spawn_binary(&store.url, port);
-        assert!(eventually(Duration::from_secs(20), || async { healthcheck(port) }).await);
-        let (status, body) = http(addr, Method::GET, "/customers/external_customer_id/kept", None).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), json!({"id": id, "deleted": true}));
-        assert!(signal_and_wait(server, "-TERM").success());
-    }
-}
-
-on_both_persistent_stores! {
-    /// A `close` fault drops the connection without an answer (a client sees the server
-    /// disconnect), the journal records it with a null status, and the next request is served.
-    async fn a_close_fault_drops_the_connection_without_an_answer(store) {
-        let config = test_config(&store.url);
-        let served = Served::start(config).await;
-        let addr = served.addr;
-        let (status, _) = http(addr, Method::POST, "/_mock/faults", Some(json!({"path": "/customers", "close": true, "times": 1}))).await;
-        assert_eq!(status, StatusCode::CREATED);
-
-        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-        let request = Request::get(format!("http://{addr}/v1/customers"))
-            .header("authorization", "Bearer socket-test")
-            .body(Full::new(Bytes::new()))
-            .unwrap();
-        let outcome = match client.request(request).await {
-            Ok(response) => response.into_body().collect().await.map(|_| ()).map_err(|e| e.to_string()),
-            Err(err) => Err(err.to_string()),
-        };
-        assert!(outcome.is_err(), "no complete answer arrives");
-
-        let (status, _) = http(addr, Method::GET, "/v1/customers", None).await;
-        assert_eq!(status, StatusCode::OK, "the rule is spent; service goes on");
-        let (_, journal) = http(addr, Method::GET, "/_mock/requests", None).await;
-        let entries = serde_json::from_slice::<Value>(&journal).unwrap()["data"].clone();
-        assert_eq!(entries[0]["status"], 200);
-        assert_eq!(entries[1]["status"], Value::Null, "the dropped request has no status");
-        served.stop().await;
-    }
+    let (status, _) = http(addr, Method::GET, "/v1/customers", None).await;
+    assert_eq!(status, StatusCode::OK, "the rule is spent; service goes on");
+    let (_, journal) = http(addr, Method::GET, "/_mock/requests", None).await;
+    let entries = serde_json::from_slice::<Value>(&journal).unwrap()["data"].clone();
+    assert_eq!(entries[0]["status"], 200);
+    assert_eq!(
+        entries[1]["status"],
+        Value::Null,
+        "the dropped request has no status"
+    );
+    served.stop().await;
 }
 
 /// Clients that go away mid-request (SDK timeouts, a load generator stopping) must not break
@@ -265,18 +243,8 @@ async fn clients_that_disconnect_mid_request_leave_the_store_intact() {
     use tokio::io::AsyncWriteExt;
     let served = Served::start(test_config("sqlite::memory:")).await;
     let addr = served.addr;
-    let (status, body) = http(
-        addr,
-        Method::POST,
-        "/v1/customers",
-        Some(json!({"name": "Kept", "email": "k@example.com"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let kept = serde_json::from_slice::<Value>(&body).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // Asserts the 201.
+    let kept = Client::socket(addr, "socket-test").customer().await;
 
     let body = json!({"name": "Gone", "email": "g@example.com"}).to_string();
     let mut tasks = Vec::new();

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::harness::{drill_secs, invariant_violations, Api, Outcome, Server};
-use crate::stores::Persistent;
+use crate::common::{
+    drill_secs, id_of, invariant_violations, invoice_body, Client, Outcome, Persistent, Server,
+    TestResponse,
+};
 
 const CLIENTS: usize = 32;
 
@@ -29,13 +31,13 @@ struct Counts {
 /// Sends one request and checks it against `expected`; every body is searched for
 /// "database is locked" and every status for 5xx. Returns the reply when it was expected.
 async fn checked(
-    api: &Api,
+    api: &Client,
     counts: &Counts,
     method: Method,
     path: &str,
     body: Option<serde_json::Value>,
     expected: &[StatusCode],
-) -> Option<crate::harness::Reply> {
+) -> Option<TestResponse> {
     let what = format!("{method} {path}");
     let problem = match tokio::time::timeout(GUARD, api.send(method, path, body)).await {
         Err(_) => format!("{what}: no answer within {GUARD:?}"),
@@ -59,7 +61,7 @@ async fn checked(
 
 /// One client's turn: a customer with two draft invoices, one issued (so deleting it is
 /// refused), and a second customer with a draft invoice, deleted (so its cascade runs).
-async fn turn(api: &Api, counts: &Counts) -> Option<()> {
+async fn turn(api: &Client, counts: &Counts) -> Option<()> {
     let customer = json!({"name": "Contender", "email": "c@example.com"});
     let created = [StatusCode::CREATED];
     let keeper = checked(
@@ -71,7 +73,7 @@ async fn turn(api: &Api, counts: &Counts) -> Option<()> {
         &created,
     )
     .await?;
-    let keeper = crate::harness::id_of(&keeper);
+    let keeper = id_of(&keeper.json());
     let mut invoices = Vec::new();
     for _ in 0..2 {
         let invoice = checked(
@@ -79,11 +81,11 @@ async fn turn(api: &Api, counts: &Counts) -> Option<()> {
             counts,
             Method::POST,
             "/v1/invoices",
-            Some(crate::harness::invoice_body(&keeper)),
+            Some(invoice_body(&keeper)),
             &created,
         )
         .await?;
-        invoices.push(crate::harness::id_of(&invoice));
+        invoices.push(id_of(&invoice.json()));
     }
     counts.creates.fetch_add(3, Ordering::Relaxed);
     checked(
@@ -117,13 +119,13 @@ async fn turn(api: &Api, counts: &Counts) -> Option<()> {
         &created,
     )
     .await?;
-    let doomed = crate::harness::id_of(&doomed);
+    let doomed = id_of(&doomed.json());
     checked(
         api,
         counts,
         Method::POST,
         "/v1/invoices",
-        Some(crate::harness::invoice_body(&doomed)),
+        Some(invoice_body(&doomed)),
         &created,
     )
     .await?;
@@ -163,7 +165,7 @@ async fn thirty_two_clients_writing_to_a_sqlite_file_never_see_database_is_locke
     let start = Instant::now();
     let mut clients = tokio::task::JoinSet::new();
     for client in 0..CLIENTS {
-        let api = Api::new(server.addr, &format!("drill-contention-{}", client % 4));
+        let api = Client::socket(server.addr, &format!("drill-contention-{}", client % 4));
         let counts = counts.clone();
         clients.spawn(async move {
             while start.elapsed() < duration {

@@ -6,9 +6,10 @@ use std::os::unix::process::ExitStatusExt;
 
 use axum::http::{Method, StatusCode};
 
-use crate::harness::{eventually, invariant_violations, scalar, Api, Server, HANG_GUARD};
+use crate::common::{
+    eventually, invariant_violations, sql, Client, Persistent, Server, HANG_GUARD,
+};
 use crate::on_both_persistent_stores;
-use crate::stores::Persistent;
 
 /// `std::process::abort` ends the process with this signal.
 const SIGABRT: i32 = 6;
@@ -25,7 +26,7 @@ async fn crash_at(store: &Persistent, point: &str) {
     )
     .healthy()
     .await;
-    let api = Api::new(server.addr, &format!("drill-crash-{point}"));
+    let api = Client::socket(server.addr, &format!("drill-crash-{point}"));
     let mut deleted = Vec::new();
     for _ in 0..DELETED {
         let customer = api.customer().await;
@@ -44,9 +45,7 @@ async fn crash_at(store: &Persistent, point: &str) {
 
     // 2. Time passes: the queued cascades fall due, the worker picks one up and the process
     //    aborts at the failpoint.
-    store
-        .execute("UPDATE deletions SET due_at = created_at")
-        .await;
+    sql::make_every_deletion_due(&store.url).await;
     let status = server.exited(HANG_GUARD).await;
     assert_eq!(
         status.signal(),
@@ -63,11 +62,7 @@ async fn crash_at(store: &Persistent, point: &str) {
 
     // What the crash left: only the cascades that committed before it are done (the worker
     // commits due jobs in batches of up to `BATCH`).
-    let completed = scalar(
-        &store.url,
-        "SELECT COUNT(*) FROM deletions WHERE state = 'completed'",
-    )
-    .await;
+    let completed = sql::deletions_in_state(&store.url, "completed").await;
     let expected = if point == "cascade-after-commit" {
         DELETED.min(orb_mock::worker::BATCH as usize) as i64
     } else {
@@ -77,12 +72,7 @@ async fn crash_at(store: &Persistent, point: &str) {
         completed, expected,
         "cascades committed before the crash at {point}"
     );
-    let live_children = scalar(
-        &store.url,
-        "SELECT (SELECT COUNT(*) FROM subscriptions WHERE deleted_at IS NULL) \
-         + (SELECT COUNT(*) FROM invoices WHERE deleted_at IS NULL)",
-    )
-    .await;
+    let live_children = sql::live_children(&store.url).await;
     assert_eq!(
         live_children as usize,
         (DELETED - expected as usize) * 4 + 2,
@@ -93,7 +83,7 @@ async fn crash_at(store: &Persistent, point: &str) {
     let server = Server::start(&store.url, &["--deletion-delay", "0s"], &[])
         .healthy()
         .await;
-    let api = Api::new(server.addr, &api.token);
+    let api = Client::socket(server.addr, &api.token);
     for customer in &deleted {
         let path = format!("/v1/customers/{customer}");
         eventually(HANG_GUARD, &format!("{customer} is gone"), || async {
@@ -129,91 +119,77 @@ async fn crash_at(store: &Persistent, point: &str) {
     let violations = invariant_violations(&store.url).await;
     assert!(violations.is_empty(), "{violations:#?}");
     let account = api.account();
-    let count = |sql: &str| {
-        let sql = sql.replace("{account}", &account);
-        async move { scalar(&store.url, &sql).await }
-    };
+    let url = &store.url;
     assert_eq!(
-        count(
-            "SELECT COUNT(*) FROM deletions WHERE account = '{account}' \
-             AND state = 'completed' AND attempts = 1 AND completed_at IS NOT NULL"
-        )
-        .await as usize,
+        sql::deletions_completed_on_the_first_attempt(url, &account).await as usize,
         DELETED,
         "one job per customer, completed, on its one committed attempt"
     );
     assert_eq!(
-        count("SELECT COUNT(*) FROM deletions WHERE state <> 'completed'").await,
+        sql::unfinished_deletions(url).await,
         0,
         "no job left pending or claimed"
     );
     assert_eq!(
-        count("SELECT COUNT(*) FROM customers WHERE account = '{account}' AND state = 'deleted'")
-            .await as usize,
+        sql::deleted_customers(url, &account).await as usize,
         DELETED
     );
     assert_eq!(
-        count(
-            "SELECT (SELECT COUNT(*) FROM subscriptions s JOIN customers c ON c.account = \
-             s.account AND c.id = s.customer_id WHERE c.state <> 'active' \
-             AND s.deleted_at IS NULL) + (SELECT COUNT(*) FROM invoices i JOIN customers c \
-             ON c.account = i.account AND c.id = i.customer_id WHERE c.state <> 'active' \
-             AND i.deleted_at IS NULL)"
-        )
-        .await,
+        sql::live_children_of_gone_customers(url).await,
         0,
         "no live subscription or invoice of a deleted customer"
     );
     // Each cascade's soft deletes and the customer's own are one transaction's: one timestamp.
     assert_eq!(
-        count(
-            "SELECT (SELECT COUNT(*) FROM subscriptions s JOIN customers c ON c.account = \
-             s.account AND c.id = s.customer_id WHERE c.state = 'deleted' \
-             AND s.deleted_at <> c.deleted_at) + (SELECT COUNT(*) FROM invoices i JOIN \
-             customers c ON c.account = i.account AND c.id = i.customer_id \
-             WHERE c.state = 'deleted' AND i.deleted_at <> c.deleted_at)"
-        )
-        .await,
+        sql::children_deleted_apart_from_their_customer(url).await,
         0,
         "every child was soft-deleted by the cascade that deleted its customer"
     );
     assert_eq!(
-        count(
-            "SELECT (SELECT COUNT(*) FROM subscriptions WHERE deleted_at IS NULL) \
-             + (SELECT COUNT(*) FROM invoices WHERE deleted_at IS NULL)"
-        )
-        .await,
+        sql::live_children(url).await,
         2,
         "the bystander's subscription and invoice are live"
     );
 }
 
-on_both_persistent_stores! {
-    /// Aborted after it saw a due cascade and before it claimed one: the restart runs them all.
-    async fn a_crash_before_the_cascade_claims_its_job_loses_nothing_and_runs_every_cascade_once(store) {
-        crash_at(store, "cascade-before-claim").await;
-    }
+on_both_persistent_stores!(
+    a_crash_before_the_cascade_claims_its_job_loses_nothing_and_runs_every_cascade_once
+);
+/// Aborted after it saw a due cascade and before it claimed one: the restart runs them all.
+async fn a_crash_before_the_cascade_claims_its_job_loses_nothing_and_runs_every_cascade_once(
+    store: &Persistent,
+) {
+    crash_at(store, "cascade-before-claim").await;
 }
 
-on_both_persistent_stores! {
-    /// Aborted after the subscriptions were soft-deleted and before the invoices: the
-    /// half-done transaction vanishes, and the restart does the whole cascade once.
-    async fn a_crash_mid_cascade_leaves_nothing_half_done_and_the_restart_completes_it_once(store) {
-        crash_at(store, "cascade-mid").await;
-    }
+on_both_persistent_stores!(
+    a_crash_mid_cascade_leaves_nothing_half_done_and_the_restart_completes_it_once
+);
+/// Aborted after the subscriptions were soft-deleted and before the invoices: the
+/// half-done transaction vanishes, and the restart does the whole cascade once.
+async fn a_crash_mid_cascade_leaves_nothing_half_done_and_the_restart_completes_it_once(
+    store: &Persistent,
+) {
+    crash_at(store, "cascade-mid").await;
 }
 
-on_both_persistent_stores! {
-    /// Aborted with the whole cascade written but not committed: nothing of it survives, and
-    /// the restart runs it once.
-    async fn a_crash_before_the_cascade_commits_rolls_it_back_and_the_restart_runs_it_once(store) {
-        crash_at(store, "cascade-before-commit").await;
-    }
+on_both_persistent_stores!(
+    a_crash_before_the_cascade_commits_rolls_it_back_and_the_restart_runs_it_once
+);
+/// Aborted with the whole cascade written but not committed: nothing of it survives, and
+/// the restart runs it once.
+async fn a_crash_before_the_cascade_commits_rolls_it_back_and_the_restart_runs_it_once(
+    store: &Persistent,
+) {
+    crash_at(store, "cascade-before-commit").await;
 }
 
-on_both_persistent_stores! {
-    /// Aborted just after one cascade committed: that one is not run again, the rest run once.
-    async fn a_crash_after_a_cascade_commits_keeps_it_and_the_restart_runs_only_the_rest(store) {
-        crash_at(store, "cascade-after-commit").await;
-    }
+on_both_persistent_stores!(
+    a_crash_after_a_cascade_commits_keeps_it_and_the_restart_runs_only_the_rest
+);
+/// Aborted just after one cascade committed: that one is not run again, the rest run once.
+async fn a_crash_after_a_cascade_commits_keeps_it_and_the_restart_runs_only_the_rest(
+    store: &Persistent,
+) {
+    crash_at(store, "cascade-after-commit").await;
 }

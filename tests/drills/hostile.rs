@@ -10,7 +10,7 @@ use axum::http::{Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::harness::{Api, Server, HANG_GUARD};
+use crate::common::{Client, Persistent, Server, HANG_GUARD};
 use crate::on_both_persistent_stores;
 
 /// What came back on a raw connection: the status (when a response head arrived), the head and
@@ -111,7 +111,8 @@ async fn exchange(addr: SocketAddr, head: Vec<u8>, body: Option<Vec<Vec<u8>>>) -
 
 fn request_head(method: &str, path: &str, extra: &str) -> Vec<u8> {
     format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer drill-hostile\r\n{extra}\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n\
+         Authorization: Bearer drill-hostile\r\n{extra}\r\n"
     )
     .into_bytes()
 }
@@ -227,7 +228,7 @@ async fn keep_alive_still_works(addr: SocketAddr) {
 }
 
 async fn hostile_ids(addr: SocketAddr) {
-    let api = Api::new(addr, "drill-hostile");
+    let api = Client::socket(addr, "drill-hostile");
     let long = "a".repeat(10_000);
     let ids = [
         long.as_str(),
@@ -272,24 +273,27 @@ async fn hostile_ids(addr: SocketAddr) {
     );
 }
 
-on_both_persistent_stores! {
-    /// Oversized headers, a 10 MB chunked body, trickled headers and hostile ids: each gets its
-    /// Orb error (or 431/408/400 from the HTTP layer, or a closed connection); orb-mock never
-    /// panics and still answers afterwards.
-    async fn hostile_input_gets_an_orb_error_or_a_closed_connection_and_never_a_panic(store) {
-        let server = Server::start(&store.url, &["--header-read-timeout", "1s"], &[])
-            .healthy()
-            .await;
-        oversized_headers(server.addr).await;
-        ten_megabyte_chunked_body(server.addr).await;
-        trickled_headers_are_cut_off(server.addr).await;
-        keep_alive_still_works(server.addr).await;
-        hostile_ids(server.addr).await;
+on_both_persistent_stores!(
+    hostile_input_gets_an_orb_error_or_a_closed_connection_and_never_a_panic
+);
+/// Oversized headers, a 10 MB chunked body, trickled headers and hostile ids: each gets its
+/// Orb error (or 431/408/400 from the HTTP layer, or a closed connection); orb-mock never
+/// panics and still answers afterwards.
+async fn hostile_input_gets_an_orb_error_or_a_closed_connection_and_never_a_panic(
+    store: &Persistent,
+) {
+    let server = Server::start(&store.url, &["--header-read-timeout", "1s"], &[])
+        .healthy()
+        .await;
+    oversized_headers(server.addr).await;
+    ten_megabyte_chunked_body(server.addr).await;
+    trickled_headers_are_cut_off(server.addr).await;
+    keep_alive_still_works(server.addr).await;
+    hostile_ids(server.addr).await;
 
-        let api = Api::new(server.addr, "drill-hostile");
-        let reply = api.call(Method::GET, "/_mock/health", None).await;
-        assert_eq!(reply.status, StatusCode::OK, "still serving");
-        assert!(!api.customer().await.is_empty());
-        server.assert_no_panic();
-    }
+    let api = Client::socket(server.addr, "drill-hostile");
+    let reply = api.call(Method::GET, "/_mock/health", None).await;
+    assert_eq!(reply.status, StatusCode::OK, "still serving");
+    assert!(!api.customer().await.is_empty());
+    server.assert_no_panic();
 }

@@ -14,23 +14,16 @@ use crate::store::model::{
     Customer, CustomerState, Invoice, InvoiceStatus, LineItem, Subscription, SubscriptionStatus,
 };
 
-const DOCUMENT_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/orb-openapi/orb-openapi-4.69.0.json"
-);
-
-/// The OpenAPI document, parsed once per test binary; `None` when the file is absent.
-fn document() -> Option<&'static Value> {
-    static DOCUMENT: OnceLock<Option<Value>> = OnceLock::new();
-    DOCUMENT
-        .get_or_init(|| {
-            let text = std::fs::read_to_string(DOCUMENT_PATH).ok()?;
-            let mut document =
-                serde_json::from_str(&text).expect("Orb's OpenAPI document is not valid JSON");
-            exclude_null_from_unconstrained_schemas(&mut document);
-            Some(document)
-        })
-        .as_ref()
+/// Orb's OpenAPI document as the checks read it (see [`exclude_null_from_unconstrained_schemas`]),
+/// or `None` when the check `what` is skipped (see `crate::test_env`).
+fn document_or_skip(what: &str) -> Option<&'static Value> {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    let orb = crate::test_env::orb_openapi(what)?;
+    Some(DOCUMENT.get_or_init(|| {
+        let mut document = orb.clone();
+        exclude_null_from_unconstrained_schemas(&mut document);
+        document
+    }))
 }
 
 /// Works around one quirk of the document. A component that constrains nothing (4.69.0 has one,
@@ -54,18 +47,6 @@ fn exclude_null_from_unconstrained_schemas(document: &mut Value) {
             schema.insert("not".to_owned(), json!({"type": "null"}));
         }
     }
-}
-
-/// The document, or `None` after saying loudly why the check is skipped. CI must never skip.
-fn document_or_skip(what: &str) -> Option<&'static Value> {
-    let document = document();
-    if document.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("Orb's OpenAPI document is missing at {DOCUMENT_PATH}; CI cannot skip {what}");
-        }
-        eprintln!("SKIPPED: {what}: Orb's OpenAPI document not found at {DOCUMENT_PATH}");
-    }
-    document
 }
 
 /// Serialises `object` and asserts it satisfies `#/components/schemas/{schema}`. The whole
