@@ -3,7 +3,7 @@
 //! The library does the work; `main.rs` only parses flags, sets up logging and calls
 //! [`server::App`]. Layout: [`http`] (Orb's routes, errors, extractors), [`store`] (the domain
 //! API over PostgreSQL or SQLite), [`cascade`] (the deletion worker), [`mock`] (the `/_mock`
-//! control surface), [`config`], [`clock`].
+//! control surface), [`config`], [`clock`]; [`testing`] serves it inside a Rust test.
 
 pub mod cascade;
 pub mod clock;
@@ -16,3 +16,4 @@ pub mod mock;
 pub mod openapi;
 pub mod server;
 pub mod store;
+pub mod testing;
