@@ -113,6 +113,8 @@ class Account:
             base_url=self.url,
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=timeout,
+            # Plain http:// needs no TLS settings; skipping them spares loading the CA bundle.
+            verify=not self.url.startswith("http://"),
         )
 
     def __repr__(self) -> str:
