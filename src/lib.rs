@@ -7,7 +7,8 @@
 //!   extractors and the request's front hooks;
 //! - [`worker`]: runs the store's queues of due work;
 //! - [`store`]: the domain API over PostgreSQL or SQLite, with no HTTP type;
-//! - [`config`], [`clock`].
+//! - [`config`], [`clock`];
+//! - [`testing`] serves orb-mock inside a Rust test.
 
 pub mod clock;
 pub mod config;
@@ -20,4 +21,5 @@ pub mod server;
 pub mod store;
 #[doc(hidden)]
 pub mod test_env;
+pub mod testing;
 pub mod worker;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use orb_mock::clock::Clock;
 use orb_mock::config::{Cli, Command, Config, LogFormat};
-use orb_mock::server::{shutdown_signal, App};
+use orb_mock::server::{shutdown_signal, App, ReadyLine};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -57,6 +57,9 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         deletion_delay = ?config.deletion_delay,
         "orb-mock ready"
     );
+    if let Err(err) = ReadyLine::new(listener.local_addr()?).announce() {
+        tracing::warn!(error = %err, "cannot write the ready line to stdout");
+    }
     app.serve(listener, shutdown_signal(), &config).await?;
     Ok(())
 }

@@ -3,6 +3,8 @@
 //! timeout, let the worker finish or roll back its job, close the store).
 
 use std::future::Future;
+use std::io::Write;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -209,6 +211,49 @@ impl App {
         }
         self.state.store.close().await;
         tracing::info!("stopped");
+    }
+}
+
+/// The one line orb-mock writes to stdout once it listens and its store is ready, so that a
+/// program that started it (the test kits, a CI script) learns the address without parsing log
+/// text (README, "Starting orb-mock from a program"):
+/// `{"event":"listening","address":"127.0.0.1:43567","url":"http://127.0.0.1:43567","version":"0.1.0"}`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct ReadyLine {
+    /// Always `listening`.
+    pub event: String,
+    /// The address bound (the real port when `--listen` asked for port 0).
+    pub address: SocketAddr,
+    /// Where to connect: `address`, with a loopback address in place of an unspecified one
+    /// (`0.0.0.0`, `::`).
+    pub url: String,
+    /// orb-mock's version.
+    pub version: String,
+}
+
+impl ReadyLine {
+    pub fn new(address: SocketAddr) -> ReadyLine {
+        let mut reachable = address;
+        if address.ip().is_unspecified() {
+            reachable.set_ip(match address {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        ReadyLine {
+            event: "listening".to_owned(),
+            address,
+            url: format!("http://{reachable}"),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+
+    /// Writes the line to stdout and flushes it.
+    pub fn announce(&self) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, self)?;
+        out.write_all(b"\n")?;
+        out.flush()
     }
 }
 
