@@ -583,3 +583,35 @@ crate::on_both_persistent_stores! {
         app.stop().await;
     }
 }
+
+on_both_stores! {
+    /// Every `/_mock` body refuses a key it does not know with a validation error naming it,
+    /// and changes nothing: a typo (`methd`, `count`) must not become a broader rule.
+    async fn every_control_body_refuses_unknown_keys_naming_them(app) {
+        let response = app.post("/_mock/faults", json!({"methd": "DELETE", "path": "/customers/*", "status": 500})).await;
+        let body = response.assert_validation(&["methd"]);
+        assert!(body["detail"].as_str().unwrap().contains("methd"), "{body}");
+        let response = app.post("/_mock/faults", json!({"path": "/customers", "status": 500, "count": 1})).await;
+        response.assert_validation(&["count"]);
+        assert!(app.get("/_mock/faults").await.data().is_empty(), "no rule was added");
+
+        let customer = app.customer(None).await;
+        let id = id_of(&customer);
+        app.delete_customer(&id).await;
+        let response = app.post("/_mock/deletions/complete", json!({"customer": id})).await;
+        response.assert_validation(&["customer"]);
+        let pending = app.get("/_mock/deletions").await.data();
+        assert_eq!(pending[0]["state"], "pending", "nothing was completed: {pending:?}");
+
+        let response = app.call(Method::PATCH, "/_mock/settings", Some(json!({"deletion_dealy": "0s"}))).await;
+        response.assert_validation(&["deletion_dealy"]);
+
+        let response = app.post("/_mock/fixtures", json!({
+            "customers": [{"id": "c1", "name": "A", "email": "a@example.com", "extrnal_customer_id": "x"}],
+            "invoices": [],
+            "subscriptions": [{"id": "s1", "customer_id": "c1", "plan_id": "p", "stauts": "ended"}]
+        })).await;
+        response.assert_validation(&["customers[0].extrnal_customer_id", "subscriptions[0].stauts"]);
+        app.get("/customers/c1").await.assert_error(404, "404-resource-not-found");
+    }
+}
