@@ -18,6 +18,7 @@ mod harness;
 
 mod contention;
 mod crash;
+mod first_hour;
 mod hostile;
 mod postgres;
 mod shutdown;
