@@ -8,10 +8,14 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
+use serde_json::json;
 
 use crate::harness::{free_port, Api, Server, HANG_GUARD};
 use crate::on_both_persistent_stores;
 use crate::support;
+
+/// A token that must never appear in a log.
+const SECRET_TOKEN: &str = "sk_first_hour_secret_token_4f1c";
 
 /// A password that must never appear in a log or an error.
 const SECRET_PASSWORD: &str = "pw-never-shown-9d2e";
@@ -171,6 +175,52 @@ async fn an_unreachable_postgresql_says_connection_refused_with_host_and_port() 
     assert!(stderr.contains("PostgreSQL database orb"), "{stderr}");
     assert!(!stderr.contains("pool timed out"), "{stderr}");
     assert!(!stderr.contains(SECRET_PASSWORD), "{stderr}");
+}
+
+on_both_persistent_stores! {
+    /// A 4xx's log line says its type and detail at INFO; a 5xx's says its cause at WARN; no
+    /// line carries the API key.
+    async fn a_request_log_line_says_why_it_failed_and_never_the_token(store) {
+        let server = Server::start(&store.url, &[], &[]).healthy().await;
+        let api = Api::new(server.addr, SECRET_TOKEN);
+        api.call(Method::GET, "/v1/customers/nobody-here", None).await.assert_orb_error(404);
+        let reply = api.call(Method::POST, "/v1/customers", Some(json!({"name": "N"}))).await;
+        reply.assert_orb_error(400);
+
+        // The store fails under orb-mock: the customers table is gone.
+        store.execute("ALTER TABLE customers RENAME TO customers_elsewhere").await;
+        let reply = api
+            .call(Method::POST, "/v1/customers", Some(json!({"name": "N", "email": "n@example.com"})))
+            .await;
+        let body = reply.assert_orb_error(500);
+        assert!(!body.to_string().contains("customers_elsewhere"), "no internals in the body: {body}");
+        store.execute("ALTER TABLE customers_elsewhere RENAME TO customers").await;
+
+        let log = server.stderr();
+        let line_with = |needle: &str| {
+            log.lines()
+                .find(|line| line.contains(needle))
+                .unwrap_or_else(|| panic!("a log line with {needle:?}:\n{log}"))
+                .to_owned()
+        };
+        let not_found = line_with("404-resource-not-found");
+        assert!(not_found.contains("INFO"), "{not_found}");
+        assert!(not_found.contains("GET /v1/customers/nobody-here 404"), "{not_found}");
+        assert!(
+            not_found.contains("Could not find a resource of type Customer with identifier: nobody-here"),
+            "{not_found}"
+        );
+        let invalid = line_with("400-request-validation-errors");
+        assert!(invalid.contains("INFO"), "{invalid}");
+        assert!(invalid.contains("email: field required"), "{invalid}");
+        let failed = line_with("500-internal-server-error");
+        assert!(failed.contains("WARN"), "{failed}");
+        assert!(failed.contains("POST /v1/customers 500"), "{failed}");
+        assert!(failed.contains("cause: store failure"), "{failed}");
+        assert!(failed.contains("customers"), "the cause names what failed: {failed}");
+        assert!(!log.contains(SECRET_TOKEN), "the token is never logged:\n{log}");
+        server.assert_no_panic();
+    }
 }
 
 /// `orb-mock healthcheck` asks the address `--listen` / `ORB_MOCK_LISTEN` names, on loopback
