@@ -300,3 +300,40 @@ async fn a_taken_port_says_so_and_suggests_another_listen_address() {
     assert!(stderr.contains("Prism and Steady"), "{stderr}");
 }
 
+/// The test scripts ask cargo where the binary is, so they work with `CARGO_TARGET_DIR` set;
+/// none hard-codes `target/debug/orb-mock`.
+#[test]
+fn the_test_scripts_find_the_binary_where_cargo_puts_it() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let elsewhere =
+        std::env::temp_dir().join(format!("orb-mock-target-{}", orb_mock::store::new_id()));
+    let output = Command::new("bash")
+        .args([
+            "-c",
+            "set -euo pipefail; ROOT=\"$PWD\"; source tests/lib.sh; cargo_target_dir",
+        ])
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", &elsewhere)
+        .output()
+        .expect("bash runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        elsewhere.display().to_string(),
+        "{stderr}"
+    );
+
+    for script in ["tests/sdk/run.sh", "tests/schemathesis/run.sh"] {
+        let text =
+            std::fs::read_to_string(std::path::Path::new(root).join(script)).expect("the script");
+        assert!(
+            text.contains("orb_mock_bin"),
+            "{script} asks tests/lib.sh for the binary"
+        );
+        assert!(
+            !text.contains("target/debug/orb-mock"),
+            "{script} hard-codes the binary's path"
+        );
+    }
+}
