@@ -324,7 +324,11 @@ fn the_test_scripts_find_the_binary_where_cargo_puts_it() {
         "{stderr}"
     );
 
-    for script in ["tests/sdk/run.sh", "tests/schemathesis/run.sh"] {
+    for script in [
+        "tests/sdk/run.sh",
+        "tests/schemathesis/run.sh",
+        "tests/readme/run.sh",
+    ] {
         let text =
             std::fs::read_to_string(std::path::Path::new(root).join(script)).expect("the script");
         assert!(
