@@ -1,7 +1,8 @@
 //! Command-line flags and environment variables (README, "Flags"). Every flag has an `env` twin, so the
 //! same settings work on a laptop, in a test harness and in `docker compose`.
 
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -25,13 +26,13 @@ pub enum Command {
     /// Exit 0 when a running orb-mock answers its health route (for Docker HEALTHCHECK, where
     /// images have no curl), 1 otherwise.
     Healthcheck {
-        /// The health route to ask.
-        #[arg(
-            long,
-            env = "ORB_MOCK_HEALTHCHECK_URL",
-            default_value = "http://127.0.0.1:4010/_mock/health"
-        )]
-        url: String,
+        /// The health route to ask. Default: `/_mock/health` on the listen address.
+        #[arg(long, env = "ORB_MOCK_HEALTHCHECK_URL")]
+        url: Option<String>,
+        /// The address the server listens on (its `--listen`), which the default URL asks;
+        /// `0.0.0.0` and `::` are asked on loopback.
+        #[arg(long, env = "ORB_MOCK_LISTEN", default_value = DEFAULT_LISTEN, value_parser = ListenAddress::parse)]
+        listen: ListenAddress,
         /// How long to wait for the answer.
         #[arg(long, default_value = "3s", value_parser = parse_duration)]
         timeout: Duration,
@@ -41,9 +42,10 @@ pub enum Command {
 /// How the server runs.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
-    /// Address to listen on.
-    #[arg(long, env = "ORB_MOCK_LISTEN", default_value = "127.0.0.1:4010")]
-    pub listen: SocketAddr,
+    /// Address to listen on: `host:port`, the host an IP address or a name (`localhost:4010`);
+    /// port 0 picks a free port.
+    #[arg(long, env = "ORB_MOCK_LISTEN", default_value = DEFAULT_LISTEN, value_parser = ListenAddress::parse)]
+    pub listen: ListenAddress,
 
     /// Store: `sqlite::memory:` (fresh each start), `sqlite://path.db` (created if missing), or
     /// `postgres://…` (migrations applied on start).
@@ -97,6 +99,85 @@ pub struct Config {
     /// (the document `POST /_mock/fixtures` takes). Any bad entry stops the start.
     #[arg(long, env = "ORB_MOCK_FIXTURES")]
     pub fixtures: Option<std::path::PathBuf>,
+}
+
+/// The default listen address. Port 4010 is also the default of Prism and Steady, two other
+/// mock servers for OpenAPI documents, which is why a taken port says so.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4010";
+
+/// Where to listen: a host (an IP address or a name such as `localhost`) and a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenAddress {
+    /// An IP address (IPv6 without brackets) or a host name.
+    pub host: String,
+    pub port: u16,
+}
+
+impl ListenAddress {
+    /// `127.0.0.1:4010`, `[::1]:4010`, `0.0.0.0:4010` or `localhost:4010`.
+    pub fn parse(text: &str) -> Result<ListenAddress, String> {
+        let text = text.trim();
+        if let Ok(address) = text.parse::<SocketAddr>() {
+            return Ok(ListenAddress::from(address));
+        }
+        let invalid = || {
+            format!(
+                "{text:?} is not an address like 127.0.0.1:4010, localhost:4010 or [::1]:4010 \
+                 (port 0 picks a free port)"
+            )
+        };
+        let (host, port) = text.rsplit_once(':').ok_or_else(invalid)?;
+        let port = port.parse().map_err(|_| invalid())?;
+        let is_name = !host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !is_name {
+            return Err(invalid());
+        }
+        Ok(ListenAddress {
+            host: host.to_owned(),
+            port,
+        })
+    }
+
+    /// Where a client on this machine reaches a server listening here: a wildcard address
+    /// (`0.0.0.0`, `::`) is reached on loopback.
+    pub fn local_authority(&self) -> String {
+        match self.host.parse::<IpAddr>() {
+            Ok(ip) if ip.is_unspecified() && ip.is_ipv4() => format!("127.0.0.1:{}", self.port),
+            Ok(ip) if ip.is_unspecified() => format!("[::1]:{}", self.port),
+            _ => self.to_string(),
+        }
+    }
+
+    /// The health route of a server listening here, as seen from this machine.
+    pub fn health_url(&self) -> String {
+        format!("http://{}/_mock/health", self.local_authority())
+    }
+}
+
+impl From<SocketAddr> for ListenAddress {
+    fn from(address: SocketAddr) -> Self {
+        ListenAddress {
+            host: address.ip().to_string(),
+            port: address.port(),
+        }
+    }
+}
+
+impl fmt::Display for ListenAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
 }
 
 /// A request budget: `count` requests per `per`.
@@ -158,6 +239,43 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+
+    #[test]
+    fn a_listen_address_is_an_ip_address_or_a_host_name_with_a_port() {
+        let parse = |text| ListenAddress::parse(text).map(|address| address.to_string());
+        assert_eq!(parse("127.0.0.1:4010").as_deref(), Ok("127.0.0.1:4010"));
+        assert_eq!(parse("[::1]:0").as_deref(), Ok("[::1]:0"));
+        assert_eq!(parse("localhost:4010").as_deref(), Ok("localhost:4010"));
+        assert_eq!(
+            parse("orb-mock.internal:80").as_deref(),
+            Ok("orb-mock.internal:80")
+        );
+        for bad in [
+            "localhost",
+            ":4010",
+            "localhost:99999",
+            "local host:1",
+            "a..b:1",
+            "::1:4010",
+        ] {
+            let err = ListenAddress::parse(bad).expect_err(bad);
+            assert!(err.contains("localhost:4010"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_health_url_of_a_wildcard_address_is_on_loopback() {
+        let url = |text| ListenAddress::parse(text).unwrap().health_url();
+        assert_eq!(url("0.0.0.0:8080"), "http://127.0.0.1:8080/_mock/health");
+        assert_eq!(url("[::]:8080"), "http://[::1]:8080/_mock/health");
+        assert_eq!(url("127.0.0.1:4010"), "http://127.0.0.1:4010/_mock/health");
+        assert_eq!(url("localhost:4011"), "http://localhost:4011/_mock/health");
+    }
+
+    #[test]
+    fn the_listen_address_defaults_to_4010_on_loopback() {
+        assert_eq!(Config::defaults().listen.to_string(), DEFAULT_LISTEN);
+    }
 
     #[test]
     fn an_absurd_deletion_delay_stops_the_start_with_a_message_naming_the_limit() {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use orb_mock::clock::Clock;
-use orb_mock::config::{Cli, Command, Config, LogFormat};
+use orb_mock::config::{Cli, Command, Config, ListenAddress, LogFormat};
 use orb_mock::server::{shutdown_signal, App, ReadyLine};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -26,7 +26,13 @@ fn main() -> ExitCode {
 
 async fn run() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Healthcheck { url, timeout }) = cli.command {
+    if let Some(Command::Healthcheck {
+        url,
+        listen,
+        timeout,
+    }) = cli.command
+    {
+        let url = url.unwrap_or_else(|| listen.health_url());
         return match orb_mock::healthcheck::check(&url, timeout).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(reason) => {
@@ -48,20 +54,42 @@ async fn run() -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let app = App::start(&config, Clock::default()).await?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
+    let listener = bind(&config.listen).await?;
     tracing::info!(
-        listen = %listener.local_addr()?,
-        store = ?app.state.store.backend(),
-        deletion_delay = ?config.deletion_delay,
-        "orb-mock ready"
+        "orb-mock {} listening on http://{}; store: {}; deletion delay {}",
+        env!("CARGO_PKG_VERSION"),
+        listener.local_addr()?,
+        orb_mock::store::describe_url(&config.database_url),
+        humantime::format_duration(config.deletion_delay),
     );
     if let Err(err) = ReadyLine::new(listener.local_addr()?).announce() {
         tracing::warn!(error = %err, "cannot write the ready line to stdout");
     }
     app.serve(listener, shutdown_signal(), &config).await?;
     Ok(())
+}
+
+/// Binds the listen address (a host name is resolved, and its first address that binds wins). A
+/// port already in use says so and how to pick another.
+async fn bind(listen: &ListenAddress) -> Result<TcpListener, String> {
+    TcpListener::bind((listen.host.as_str(), listen.port))
+        .await
+        .map_err(|err| {
+            if err.kind() != std::io::ErrorKind::AddrInUse {
+                return format!("cannot listen on {listen}: {err}");
+            }
+            let others = if listen.port == 4010 {
+                " Port 4010 is also the default of Prism and Steady, two other API mock \
+                 servers: is one of them running?"
+            } else {
+                ""
+            };
+            format!(
+                "cannot listen on {listen}: the port is already in use.{others} Choose another \
+                 address with --listen (or ORB_MOCK_LISTEN), e.g. --listen 127.0.0.1:4011, or \
+                 --listen 127.0.0.1:0 for a free port."
+            )
+        })
 }
 
 fn init_logging(config: &Config) {

@@ -17,14 +17,14 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::{self, ApiConfig, AppState};
-use crate::store::{redact_url, ConnectOptions, Store, StoreError};
+use crate::store::{describe_url, ConnectOptions, Store, StoreError};
 use crate::worker::{self, Waker};
 
 /// Why the server could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("could not open the store {url}: {source}")]
-    Store { url: String, source: StoreError },
+    #[error("could not open the store ({store}): {source}")]
+    Store { store: String, source: StoreError },
     #[error("could not load fixtures: {0}")]
     Fixtures(#[from] crate::http::control::fixtures::FileError),
     #[error("HTTP server failed: {0}")]
@@ -66,7 +66,7 @@ impl App {
         let store = Store::connect(&options)
             .await
             .map_err(|source| ServeError::Store {
-                url: redact_url(&config.database_url),
+                store: describe_url(&config.database_url),
                 source,
             })?;
         if let Some(path) = &config.fixtures {

@@ -250,6 +250,17 @@ impl ApiError {
     }
 }
 
+/// What the request's log line says about an error answer (see [`super::front`]): its type and
+/// detail, and for a 5xx the cause, which the body never shows. Every error body built here
+/// carries one.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// `404-resource-not-found`.
+    pub type_suffix: String,
+    pub detail: String,
+    pub cause: Option<String>,
+}
+
 /// The wire shape of every Orb error.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -280,7 +291,17 @@ impl ErrorBody {
     /// The body with its status, as a response. Callers add headers as needed.
     pub fn into_response_with(self, headers: &[(HeaderName, HeaderValue)]) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let failure = Failure {
+            type_suffix: self
+                .type_uri
+                .strip_prefix(TYPE_PREFIX)
+                .unwrap_or(&self.type_uri)
+                .to_owned(),
+            detail: self.detail.clone(),
+            cause: None,
+        };
         let mut response = (status, axum::Json(self)).into_response();
+        response.extensions_mut().insert(failure);
         for (name, value) in headers {
             response.headers_mut().insert(name.clone(), value.clone());
         }
@@ -305,18 +326,19 @@ impl IntoResponse for ApiError {
                 ErrorBody::new(kind, "The request was abandoned.").into_response()
             }
             ApiError::Store(err) => {
-                tracing::error!(error = %err, source = ?err, "store failure");
                 let body = ErrorBody::new(kind, "An unexpected error occurred. Please retry.");
-                if err.is_transient() {
+                let mut response = if err.is_transient() {
                     transient(body)
                 } else {
                     body.into_response()
+                };
+                // The request's log line shows the cause; the body never does.
+                if let Some(failure) = response.extensions_mut().get_mut::<Failure>() {
+                    failure.cause = Some(format!("store failure: {err}"));
                 }
+                response
             }
-            ApiError::Timeout(detail) => {
-                tracing::warn!("{detail}");
-                transient(ErrorBody::new(kind, detail))
-            }
+            ApiError::Timeout(detail) => transient(ErrorBody::new(kind, detail)),
             ApiError::Validation(problems) => {
                 let mut body = ErrorBody::new(kind, problems.join("; "));
                 body.validation_errors = Some(problems);

@@ -11,10 +11,14 @@
 //! 7. the journal records the request and the status it got.
 //!
 //! `/_mock` routes and requests without a valid API key skip 2–7 (the handler answers 401).
+//!
+//! Every request then gets one log line: method, path, status and time taken; for an error, its
+//! type and detail (INFO for a 4xx), and for a 5xx also the cause (WARN). Headers are never
+//! logged, so neither is the API key.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -26,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 
 use tokio_util::sync::CancellationToken;
 
-use super::error::{ApiError, ErrorBody, ErrorKind};
+use super::error::{ApiError, ErrorBody, ErrorKind, Failure};
 use super::extract::Account;
 use super::{idempotency, orb_path, AppState};
 use crate::http::control::faults::{self, Effect};
@@ -40,7 +44,41 @@ const MAX_IDEMPOTENCY_KEY: usize = 64;
 #[derive(Debug, Clone, Copy)]
 struct Dropped;
 
-pub async fn front(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn front(state: State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = hooks(state, request, next).await;
+    log_request(&method, &path, &response, started.elapsed());
+    response
+}
+
+/// The request's one log line (see the module's header).
+fn log_request(method: &Method, path: &str, response: &Response, took: Duration) {
+    let status = response.status().as_u16();
+    let ms = took.as_secs_f64() * 1000.0;
+    match response.extensions().get::<Failure>() {
+        Some(failure) if status >= 500 => tracing::warn!(
+            status,
+            error = %failure.type_suffix,
+            "{method} {path} {status} in {ms:.1} ms: {}: {}; cause: {}",
+            failure.type_suffix,
+            failure.detail,
+            failure.cause.as_deref().unwrap_or("none recorded"),
+        ),
+        Some(failure) => tracing::info!(
+            status,
+            error = %failure.type_suffix,
+            "{method} {path} {status} in {ms:.1} ms: {}: {}",
+            failure.type_suffix,
+            failure.detail,
+        ),
+        None if status >= 500 => tracing::warn!(status, "{method} {path} {status} in {ms:.1} ms"),
+        None => tracing::info!(status, "{method} {path} {status} in {ms:.1} ms"),
+    }
+}
+
+async fn hooks(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limit = state.config.max_body_bytes;
     let declared = request
         .headers()

@@ -22,7 +22,7 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultMakeSpan, TraceLayer};
 use tracing::Level;
 
 use crate::clock::Clock;
@@ -71,11 +71,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), front::front))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(
-            // One line per request at INFO (method, path, status, latency); RUST_LOG=warn
-            // silences it.
+            // A span per request; its one log line comes from `front` (with the error's type
+            // and detail), so the layer's own response and failure lines are off.
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(())
+                .on_failure(()),
         )
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");

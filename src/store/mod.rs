@@ -158,6 +158,38 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Which store a database URL names, for people (the start-up line, errors), never with a
+/// password: `SQLite in memory`, `SQLite file /data/orb-mock.db`, or `PostgreSQL database orb on
+/// db.internal:5432 as orb`.
+pub fn describe_url(url: &str) -> String {
+    use std::str::FromStr as _;
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return match sqlx::postgres::PgConnectOptions::from_str(url) {
+            Ok(options) => format!(
+                "PostgreSQL database {} on {}:{} as {}",
+                options
+                    .get_database()
+                    .unwrap_or_else(|| options.get_username()),
+                options.get_host(),
+                options.get_port(),
+                options.get_username()
+            ),
+            Err(_) => format!("PostgreSQL at {}", redact_url(url)),
+        };
+    }
+    if sqlite::is_in_memory(url) {
+        return "SQLite in memory".to_owned();
+    }
+    match sqlx::sqlite::SqliteConnectOptions::from_str(url) {
+        Ok(options) => {
+            let file = options.get_filename();
+            let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
+            format!("SQLite file {}", file.display())
+        }
+        Err(_) => redact_url(url),
+    }
+}
+
 /// A fresh Orb-style id: 16 random alphanumeric characters, no prefix.
 pub fn new_id() -> String {
     use rand::distributions::{Alphanumeric, DistString};

@@ -6,7 +6,7 @@
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Connection as _, PgConnection, PgPool};
 
 use super::backend::RowLock;
 use super::{ConnectOptions, StoreResult};
@@ -16,6 +16,21 @@ use super::{ConnectOptions, StoreResult};
 /// takes an advisory lock while migrating.
 pub async fn connect(options: &ConnectOptions) -> StoreResult<PgPool> {
     let connect = PgConnectOptions::from_str(&options.url)?.application_name("orb-mock");
+    // One connection first, on its own: a server that refuses, or a host that does not
+    // resolve, fails now with that reason, where the pool would keep retrying until its
+    // acquire timeout and then say only "pool timed out".
+    let first = tokio::time::timeout(
+        options.acquire_timeout,
+        PgConnection::connect_with(&connect),
+    )
+    .await
+    .map_err(|_| {
+        sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {:?}", options.acquire_timeout),
+        ))
+    })??;
+    first.close().await?;
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)

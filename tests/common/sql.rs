@@ -81,6 +81,11 @@ async fn hold(url: &str, sql: &str) -> Held {
 
 // Customers.
 
+/// Renames a table under orb-mock's feet: a store failure it cannot hide.
+pub async fn rename_table(url: &str, from: &str, to: &str) {
+    execute(url, &format!("ALTER TABLE {from} RENAME TO {to}")).await;
+}
+
 pub async fn customers(url: &str) -> i64 {
     count(url, "SELECT COUNT(*) FROM customers").await
 }

@@ -949,3 +949,53 @@ async fn a_bad_fixtures_file_stops_the_start_and_loads_nothing(store: &Persisten
     assert!(listed.data().is_empty(), "nothing was loaded");
     app.stop().await;
 }
+
+on_both_stores!(every_control_body_refuses_unknown_keys_naming_them);
+/// Every `/_mock` body refuses a key it does not know with a validation error naming it, and
+/// changes nothing: a typo (`methd`, `count`) must not become a broader rule.
+async fn every_control_body_refuses_unknown_keys_naming_them(app: &TestApp) {
+    let rule = json!({"methd": "DELETE", "path": "/customers/*", "status": 500});
+    let response = app.post("/_mock/faults", rule).await;
+    let body = response.assert_validation(&["methd"]);
+    assert!(body["detail"].as_str().unwrap().contains("methd"), "{body}");
+    let rule = json!({"path": "/customers", "status": 500, "count": 1});
+    let response = app.post("/_mock/faults", rule).await;
+    response.assert_validation(&["count"]);
+    assert!(
+        app.get("/_mock/faults").await.data().is_empty(),
+        "no rule was added"
+    );
+
+    let customer = app.customer(None).await;
+    let id = id_of(&customer);
+    app.delete_customer(&id).await;
+    let response = app
+        .post("/_mock/deletions/complete", json!({"customer": id}))
+        .await;
+    response.assert_validation(&["customer"]);
+    let pending = app.get("/_mock/deletions").await.data();
+    assert_eq!(
+        pending[0]["state"], "pending",
+        "nothing was completed: {pending:?}"
+    );
+
+    let settings = json!({"deletion_dealy": "0s"});
+    let response = app
+        .call(Method::PATCH, "/_mock/settings", Some(settings))
+        .await;
+    response.assert_validation(&["deletion_dealy"]);
+
+    let fixtures = json!({
+        "customers": [{"id": "c1", "name": "A", "email": "a@example.com", "extrnal_customer_id": "x"}],
+        "invoices": [],
+        "subscriptions": [{"id": "s1", "customer_id": "c1", "plan_id": "p", "stauts": "ended"}]
+    });
+    let response = app.post("/_mock/fixtures", fixtures).await;
+    response.assert_validation(&[
+        "customers[0].extrnal_customer_id",
+        "subscriptions[0].stauts",
+    ]);
+    app.get("/customers/c1")
+        .await
+        .assert_error(404, "404-resource-not-found");
+}

@@ -11,6 +11,7 @@ mod common;
 
 mod contention;
 mod crash;
+mod first_hour;
 mod hostile;
 mod postgres;
 mod shutdown;

@@ -30,16 +30,13 @@ TOKEN="sk_test_schemathesis"
 
 section() { printf '\n==================== %s ====================\n' "$*"; }
 die() { printf 'tests/schemathesis: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=tests/lib.sh
+source "$ROOT/tests/lib.sh"
 want_store() { [ "$STORES" = both ] || [ "$STORES" = "$1" ]; }
 
 # ---------------------------------------------------------------------------------------------
 section "orb-mock binary"
-if [ -n "${ORB_MOCK_BIN:-}" ]; then
-  BIN="$ORB_MOCK_BIN"
-else
-  cargo build --locked
-  BIN="$ROOT/target/debug/orb-mock"
-fi
+BIN="$(orb_mock_bin)"
 [ -x "$BIN" ] || die "no executable at $BIN"
 echo "using $BIN"
 
@@ -68,10 +65,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 FAILED=()
 SKIPPED=""

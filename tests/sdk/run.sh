@@ -28,18 +28,15 @@ KEY_COUNT=64
 
 section() { printf '\n==================== %s ====================\n' "$*"; }
 die() { printf 'tests/sdk: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=tests/lib.sh
+source "$ROOT/tests/lib.sh"
 
 want_suite() { [ "$SUITES" = both ] || [ "$SUITES" = "$1" ]; }
 want_store() { [ "$STORES" = both ] || [ "$STORES" = "$1" ]; }
 
 # ---------------------------------------------------------------------------------------------
 section "orb-mock binary"
-if [ -n "${ORB_MOCK_BIN:-}" ]; then
-  BIN="$ORB_MOCK_BIN"
-else
-  cargo build --locked
-  BIN="$ROOT/target/debug/orb-mock"
-fi
+BIN="$(orb_mock_bin)"
 [ -x "$BIN" ] || die "no executable at $BIN"
 echo "using $BIN"
 "$BIN" --version
@@ -48,23 +45,13 @@ echo "using $BIN"
 mkdir -p "$WORK"
 if want_suite python; then
   section "Python SDK (venv at target/sdk/venv)"
-  PYTHON="${PYTHON:-python3}"
-  if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv "$VENV"
-  fi
-  # Reinstall only when requirements.txt changed.
-  REQ="$SDK_DIR/python/requirements.txt"
-  STAMP="$VENV/.requirements.sha256"
-  if ! sha256sum --status -c "$STAMP" 2>/dev/null; then
-    "$VENV/bin/pip" install --disable-pip-version-check -q -r "$REQ"
-    sha256sum "$REQ" >"$STAMP"
-  fi
+  VENV="$(sdk_python_venv)"
   "$VENV/bin/python" -c 'import orb, pytest; print("orb-billing", orb.__version__, "/ pytest", pytest.__version__)'
 fi
 
 if want_suite node; then
   section "Node SDK (npm ci in tests/sdk/node)"
-  (cd "$SDK_DIR/node" && npm ci --no-audit --no-fund --loglevel=error)
+  sdk_node_modules >/dev/null
   node --version
   node -e 'console.log("orb-billing", require("./tests/sdk/node/node_modules/orb-billing/package.json").version)'
 fi
@@ -93,10 +80,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 FAILED=()
 SKIPPED=""

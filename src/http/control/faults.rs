@@ -17,8 +17,10 @@ use crate::http::validate::Problems;
 /// Longest delay a rule may ask for.
 pub const MAX_DELAY: Duration = Duration::from_secs(300);
 
-/// A rule as `POST /_mock/faults` takes it.
+/// A rule as `POST /_mock/faults` takes it. An unknown key is refused: a typo such as `methd`
+/// must not silently widen the rule to every method.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewRule {
     method: Option<String>,
     path: Option<String>,

@@ -43,6 +43,9 @@ struct CustomerEntry {
     id: Option<String>,
     #[serde(flatten)]
     body: CreateCustomer,
+    /// Whatever key is left: each one is refused, naming it.
+    #[serde(flatten)]
+    unknown: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -51,6 +54,9 @@ struct InvoiceEntry {
     status: Option<String>,
     #[serde(flatten)]
     body: CreateInvoice,
+    /// Whatever key is left: each one is refused, naming it.
+    #[serde(flatten)]
+    unknown: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -59,6 +65,9 @@ struct SubscriptionEntry {
     status: Option<String>,
     #[serde(flatten)]
     body: CreateSubscription,
+    /// Whatever key is left: each one is refused, naming it.
+    #[serde(flatten)]
+    unknown: BTreeMap<String, serde_json::Value>,
 }
 
 /// A start-up fixtures file: documents by API key.
@@ -86,6 +95,14 @@ fn check_id(p: &mut Problems, id: Option<String>) -> Option<String> {
     Some(id)
 }
 
+/// A fixture entry's keys that neither the create route nor the fixture knows: a typo must not
+/// pass silently.
+fn refuse_unknown(p: &mut Problems, unknown: BTreeMap<String, serde_json::Value>) {
+    for key in unknown.into_keys() {
+        p.push(&key, "unknown field");
+    }
+}
+
 impl Document {
     /// The validated fixtures, or every problem, each naming its entry (`invoices[2].status`).
     pub fn validate(self) -> ApiResult<Fixtures> {
@@ -93,6 +110,7 @@ impl Document {
         let mut fixtures = Fixtures::default();
         for (i, entry) in self.customers.into_iter().enumerate() {
             p.within(&format!("customers[{i}]."), |p| {
+                refuse_unknown(p, entry.unknown);
                 let id = check_id(p, entry.id);
                 if let Some(mut new) = entry.body.validate(p) {
                     new.id = id;
@@ -102,6 +120,7 @@ impl Document {
         }
         for (i, entry) in self.invoices.into_iter().enumerate() {
             p.within(&format!("invoices[{i}]."), |p| {
+                refuse_unknown(p, entry.unknown);
                 let id = check_id(p, entry.id);
                 let status = entry.status.and_then(|status| {
                     let parsed = InvoiceStatus::parse(&status);
@@ -122,6 +141,7 @@ impl Document {
         }
         for (i, entry) in self.subscriptions.into_iter().enumerate() {
             p.within(&format!("subscriptions[{i}]."), |p| {
+                refuse_unknown(p, entry.unknown);
                 let id = check_id(p, entry.id);
                 let ended = match entry.status.as_deref() {
                     None | Some("active") => false,

@@ -261,6 +261,7 @@ async fn deletions(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CompleteDeletions {
     customer_id: Option<String>,
 }
