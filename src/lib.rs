@@ -3,7 +3,8 @@
 //! The library does the work; `main.rs` only parses flags, sets up logging and calls
 //! [`server::App`]. Layout: [`http`] (Orb's routes, errors, extractors), [`store`] (the domain
 //! API over PostgreSQL or SQLite), [`cascade`] (the deletion worker), [`mock`] (the `/_mock`
-//! control surface), [`config`], [`clock`].
+//! control surface), [`spec`] (answers from an OpenAPI document, `--spec`), [`config`],
+//! [`clock`].
 
 pub mod cascade;
 pub mod clock;
@@ -15,4 +16,5 @@ pub mod http;
 pub mod mock;
 pub mod openapi;
 pub mod server;
+pub mod spec;
 pub mod store;

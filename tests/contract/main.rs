@@ -15,4 +15,5 @@ mod errors;
 mod idempotency;
 mod invoices;
 mod openapi;
+mod spec;
 mod subscriptions;
