@@ -184,6 +184,24 @@ impl Generator<'_> {
                 out.insert(name.clone(), value);
             }
         }
+        // A free-form map (`metadata`, an event's `properties`) gets the entries it must have.
+        let min = object
+            .get("minProperties")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
+        let extra = match object.get("additionalProperties") {
+            Some(Value::Bool(false)) => None,
+            Some(schema @ Value::Object(_)) => Some(schema.clone()),
+            _ => Some(Value::Bool(true)),
+        };
+        if let Some(extra) = extra {
+            let mut index = 0;
+            while out.len() < min {
+                index += 1;
+                let value = self.value(&extra, Some("key"), depth + 1);
+                out.insert(format!("key_{index}"), value);
+            }
+        }
         Value::Object(out)
     }
 
