@@ -99,6 +99,16 @@ pub struct Config {
     /// (the document `POST /_mock/fixtures` takes). Any bad entry stops the start.
     #[arg(long, env = "ORB_MOCK_FIXTURES")]
     pub fixtures: Option<std::path::PathBuf>,
+
+    /// An OpenAPI document (JSON or YAML, 3.0 or 3.1), such as Orb's own: the routes orb-mock
+    /// does not model are validated and answered from it. A document that cannot be read or
+    /// parsed stops the start.
+    #[arg(long, env = "ORB_MOCK_SPEC")]
+    pub spec: Option<std::path::PathBuf>,
+
+    /// Varies every body generated from `--spec` (the same seed and request give the same body).
+    #[arg(long, env = "ORB_MOCK_SPEC_SEED", default_value_t = 0)]
+    pub spec_seed: u64,
 }
 
 /// The default listen address. Port 4010 is also the default of Prism and Steady, two other

@@ -5,6 +5,8 @@
 //! - [`server`]: connects the store, starts the worker, serves HTTP;
 //! - [`http`]: Orb's routes, the `/_mock` control surface ([`http::control`]), errors,
 //!   extractors and the request's front hooks;
+//! - [`spec`]: answers from an OpenAPI document for the routes orb-mock does not model
+//!   (`--spec`);
 //! - [`worker`]: runs the store's queues of due work;
 //! - [`store`]: the domain API over PostgreSQL or SQLite, with no HTTP type;
 //! - [`config`], [`clock`];
@@ -18,6 +20,7 @@ pub mod healthcheck;
 pub mod http;
 pub mod openapi;
 pub mod server;
+pub mod spec;
 pub mod store;
 #[doc(hidden)]
 pub mod test_env;

@@ -27,6 +27,8 @@ pub enum ServeError {
     Store { store: String, source: StoreError },
     #[error("could not load fixtures: {0}")]
     Fixtures(#[from] crate::http::control::fixtures::FileError),
+    #[error("{0}")]
+    Spec(#[from] crate::spec::SpecError),
     #[error("HTTP server failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -61,6 +63,19 @@ impl App {
         clock: Clock,
         worker: Worker,
     ) -> Result<App, ServeError> {
+        // Before the store, so that a bad document fails fast and leaves nothing to close.
+        let spec = match &config.spec {
+            Some(path) => {
+                let spec = crate::spec::Spec::load(path, config.spec_seed)?;
+                tracing::info!(
+                    file = %path.display(),
+                    operations = spec.operations().len(),
+                    "OpenAPI document loaded"
+                );
+                Some(Arc::new(spec))
+            }
+            None => None,
+        };
         let mut options = ConnectOptions::new(&config.database_url);
         options.max_connections = config.max_connections;
         let store = Store::connect(&options)
@@ -81,7 +96,9 @@ impl App {
                 }
             }
         }
-        Ok(App::with_store(store, config, clock, worker))
+        let mut app = App::with_store(store, config, clock, worker);
+        app.state.spec = spec;
+        Ok(app)
     }
 
     /// An app on an already connected store.
@@ -124,6 +141,7 @@ impl App {
                 config.rate_limit,
             )),
             tasks: tokio_util::task::TaskTracker::new(),
+            spec: None,
         };
         App {
             state,

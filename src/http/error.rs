@@ -344,10 +344,20 @@ impl IntoResponse for ApiError {
                 body.validation_errors = Some(problems);
                 body.into_response()
             }
+            ApiError::FeatureNotAvailable(_) | ApiError::UrlNotFound(_) => {
+                let mut response = ErrorBody::new(kind, self.to_string()).into_response();
+                response.extensions_mut().insert(Unmodelled);
+                response
+            }
             other => ErrorBody::new(kind, other.to_string()).into_response(),
         }
     }
 }
+
+/// Marks an answer that says orb-mock has no handler for the request (feature not available,
+/// URL not found), so that an OpenAPI document given with `--spec` may answer instead.
+#[derive(Debug, Clone, Copy)]
+pub struct Unmodelled;
 
 /// A 5xx that a retry may cure: `Transient-Error: true` tells clients so.
 fn transient(body: ErrorBody) -> Response {

@@ -34,10 +34,12 @@ use super::error::{ApiError, ErrorBody, ErrorKind, Failure};
 use super::extract::Account;
 use super::{idempotency, orb_path, AppState};
 use crate::http::control::faults::{self, Effect};
-use crate::http::control::journal::{recorded_headers, Entry};
+use crate::http::control::journal::{recorded_headers, Entry, Source};
 use crate::http::control::RateVerdict;
 
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// Who answered: `model` (orb-mock's handlers) or `spec` (the `--spec` document).
+pub const SOURCE: HeaderName = HeaderName::from_static("x-orb-mock-source");
 const MAX_IDEMPOTENCY_KEY: usize = 64;
 
 /// Marks a response whose connection must be dropped instead of answered.
@@ -128,7 +130,20 @@ async fn hooks(State(state): State<AppState>, request: Request, next: Next) -> R
     if let Some(key) = key {
         response.headers_mut().insert(IDEMPOTENCY_KEY, key);
     }
+    let source = source_of(&response);
     response
+        .headers_mut()
+        .insert(SOURCE, HeaderValue::from_static(source.as_str()));
+    response
+}
+
+/// Who answered a response: the spec engine marks its own.
+fn source_of(response: &Response) -> Source {
+    response
+        .extensions()
+        .get::<Source>()
+        .copied()
+        .unwrap_or_default()
 }
 
 /// Most bytes of a refused body read and discarded after the answer.
@@ -319,6 +334,7 @@ fn journal_draft(state: &AppState, parts: &Parts, body: Bytes) -> Option<Entry> 
         headers: recorded_headers(&parts.headers),
         body,
         status: None,
+        source: Source::Model,
         timestamp: state.clock.now(),
     })
 }
@@ -329,6 +345,7 @@ fn record(state: &AppState, account: &Account, draft: Option<Entry>, response: &
     };
     let dropped = response.extensions().get::<Dropped>().is_some();
     entry.status = (!dropped).then(|| response.status().as_u16());
+    entry.source = source_of(response);
     state.control.journal.record(account.as_str(), entry);
 }
 

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod invoices;
 pub mod objects;
 pub mod orb_routes;
+pub mod spec;
 pub mod subscriptions;
 pub mod validate;
 
@@ -44,6 +45,8 @@ pub struct AppState {
     /// Every request's task, so that shutdown can wait for those whose client has gone (they
     /// are no longer connections to wait for) before it closes the store.
     pub tasks: tokio_util::task::TaskTracker,
+    /// The OpenAPI document that answers the routes orb-mock does not model (`--spec`).
+    pub spec: Option<Arc<crate::spec::Spec>>,
 }
 
 /// The settings handlers need (a subset of [`crate::config::Config`]).
@@ -68,6 +71,11 @@ pub fn router(state: AppState) -> Router {
         .merge(control::router())
         .fallback(fallback)
         .method_not_allowed_fallback(fallback)
+        // Inside the front, so that spec answers meet the same hooks as modelled ones.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            spec::unmodelled,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), front::front))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(
@@ -99,7 +107,8 @@ pub fn orb_path(path: &str) -> &str {
 
 /// Every request no route matched: a path Orb has but orb-mock does not emulate is
 /// `404-feature-not-available` (status 400, as Orb's spec declares); anything else, including a
-/// known path with a method Orb lacks, is `404-url-not-found`.
+/// known path with a method Orb lacks, is `404-url-not-found`. With `--spec`, either answer is
+/// replaced by the document's when it has the operation ([`spec::unmodelled`]).
 async fn fallback(_account: Account, method: Method, uri: Uri) -> ApiError {
     let path = uri.path();
     let orb_path = orb_path(path);

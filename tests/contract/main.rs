@@ -17,4 +17,5 @@ mod errors;
 mod idempotency;
 mod invoices;
 mod openapi;
+mod spec;
 mod subscriptions;

@@ -9,6 +9,8 @@
 #   SCHEMATHESIS_MAX_EXAMPLES=100               # test cases per operation and phase (default 100)
 #   SCHEMATHESIS_SEED=1                         # fixed by default, so a CI failure reproduces
 #   extra arguments are passed to `st run` (e.g. --include-path-regex invoices)
+#   SCHEMATHESIS_SCHEMA=path.json               # fuzz with this document instead (tests/schemathesis/orb.sh)
+#   ORB_MOCK_ARGS="--spec path.json"            # extra flags for orb-mock
 #
 # PostgreSQL: ORB_MOCK_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/postgres) names
 # a database to connect to; a fresh database is created next to it and dropped afterwards. If it
@@ -24,7 +26,7 @@ STORES="${SCHEMATHESIS_STORES:-both}"
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-100}"
 SEED="${SCHEMATHESIS_SEED:-20261128}"
 PG_BASE="${ORB_MOCK_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
-WORK="$ROOT/target/schemathesis"
+WORK="$ROOT/target/schemathesis${SCHEMATHESIS_WORK_SUFFIX:-}"
 VENV="$ROOT/target/schemathesis-venv"
 TOKEN="sk_test_schemathesis"
 
@@ -82,6 +84,7 @@ run_store() {
     --listen "127.0.0.1:$port" \
     --database-url "$db_url" \
     --deletion-delay 0s \
+    ${ORB_MOCK_ARGS:-} \
     >"$log" 2>&1 &
   SERVER_PID=$!
   local ok=""
@@ -97,7 +100,7 @@ run_store() {
 
   section "store: $name — st run (max $MAX_EXAMPLES examples per operation, seed $SEED)"
   # st keeps a crash cache in its working directory: keep it under target/.
-  if ! (cd "$WORK" && "$VENV/bin/st" run "http://127.0.0.1:$port/_mock/openapi.json" \
+  if ! (cd "$WORK" && "$VENV/bin/st" run "${SCHEMATHESIS_SCHEMA:-http://127.0.0.1:$port/_mock/openapi.json}" \
     --url "http://127.0.0.1:$port/v1" \
     --header "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \

@@ -24,7 +24,29 @@ pub struct Entry {
     pub body: Bytes,
     /// `None` when orb-mock closed the connection without an answer (a `close` fault).
     pub status: Option<u16>,
+    /// Who answered: orb-mock's model, or the OpenAPI document (`--spec`).
+    pub source: Source,
     pub timestamp: DateTime<Utc>,
+}
+
+/// Who answered a request, as the `X-Orb-Mock-Source` header and the journal say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// orb-mock's own, stateful handlers (and its refusals: auth, limits, faults).
+    #[default]
+    Model,
+    /// Generated or validated from the OpenAPI document given with `--spec`.
+    Spec,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Model => "model",
+            Source::Spec => "spec",
+        }
+    }
 }
 
 /// An entry as `GET /_mock/requests` shows it.
@@ -37,6 +59,7 @@ pub struct EntryView {
     /// The body as JSON when it parses, else as text; `null` when empty.
     pub body: Value,
     pub status: Option<u16>,
+    pub source: Source,
     pub timestamp: DateTime<Utc>,
 }
 
@@ -60,6 +83,7 @@ impl From<&Entry> for EntryView {
                 .collect(),
             body,
             status: entry.status,
+            source: entry.source,
             timestamp: entry.timestamp,
         }
     }
@@ -161,6 +185,7 @@ mod tests {
             headers: Vec::new(),
             body: Bytes::new(),
             status: Some(200),
+            source: Source::Model,
             timestamp: Utc::now(),
         }
     }
