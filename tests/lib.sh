@@ -96,3 +96,14 @@ drop_postgres() {
     PG_DB=""
   fi
 }
+
+# postgres_unreachable BASE_URL: the PostgreSQL pass cannot run. It fails, unless
+# ORB_MOCK_SKIP_POSTGRES=1 opts out, which CI=true never does; an opt-out is said loudly and
+# recorded in SKIPPED for the summary. A green run therefore means both stores ran.
+postgres_unreachable() {
+  if [ "${CI:-}" = true ] || [ "${ORB_MOCK_SKIP_POSTGRES:-}" != 1 ]; then
+    die "PostgreSQL at $1 is unreachable: the PostgreSQL pass is required (ORB_MOCK_SKIP_POSTGRES=1 skips it, outside CI only)"
+  fi
+  printf '\n!!!!!!!!!! SKIPPED: PostgreSQL at %s is unreachable; the PostgreSQL pass did not run (ORB_MOCK_SKIP_POSTGRES=1) !!!!!!!!!!\n\n' "$1"
+  SKIPPED="PostgreSQL pass SKIPPED (unreachable, ORB_MOCK_SKIP_POSTGRES=1)"
+}
