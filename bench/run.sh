@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of issue #5: orb-mock on three stores against Prism, Steady and the limits, side by
+# The benchmark: orb-mock on three stores against Prism, Steady and the limits, side by
 # side in one run on one machine. See BENCHMARKS.md for the method. Usage:
 #
 #   bash bench/run.sh                          # the full run (about 20 minutes on 2 cores)
