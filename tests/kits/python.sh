@@ -11,7 +11,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
-WORK="$ROOT/target/kits"
+# shellcheck source=tests/lib.sh
+source tests/lib.sh
+WORK="$(cargo_target_dir)/kits"
 TOOLS="$WORK/tools"
 VENV="$WORK/python-venv"
 PROFILE="${KITS_PROFILE:-dev}"

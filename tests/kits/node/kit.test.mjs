@@ -1,30 +1,50 @@
-// The npm kit as a user gets it (installed from its packed tarballs with --ignore-scripts):
-// startOrbMock() and the Node SDK run the deletion story, a fault and its retry, and the journal.
-// Run by tests/kits/node.sh in a scratch project.
-import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+// The npm kit as a user gets it (installed from its packed tarballs with --ignore-scripts), run
+// by vitest: the package's globalSetup example starts one orb-mock for the run, startOrbMock()
+// attaches to it, and startOrbMock() and the Node SDK run the deletion story, a fault and its
+// retry, and the journal. Run by tests/kits/node.sh in a scratch project.
 import { execFileSync } from 'node:child_process';
 import Orb from 'orb-billing';
 import { OrbMockError, startOrbMock } from 'orb-mock';
+import { afterAll, afterEach, beforeAll, expect, inject, test, vi } from 'vitest';
 
 let mock;
-before(async () => {
+beforeAll(async () => {
   mock = await startOrbMock();
 });
-after(async () => {
+afterAll(async () => {
   await mock?.stop();
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
 });
 
 test('the orb-mock command runs the platform package executable', () => {
   const version = execFileSync('npx', ['--no-install', 'orb-mock', '--version'], { encoding: 'utf8' });
-  assert.match(version, /^orb-mock \d+\.\d+\.\d+/);
+  expect(version).toMatch(/^orb-mock \d+\.\d+\.\d+/);
 });
 
-test('startOrbMock starts orb-mock on the port its ready line names', () => {
-  assert.equal(mock.attached, false);
-  assert.equal(mock.ready.event, 'listening');
-  assert.equal(mock.url, mock.ready.url);
-  assert.equal(mock.baseURL, `${mock.ready.url}/v1`);
+test('the globalSetup example starts one orb-mock and startOrbMock attaches to it', async () => {
+  expect(inject('orbMockURL')).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  expect(process.env.ORB_MOCK_URL).toBe(inject('orbMockURL'));
+  expect(mock.attached).toBe(true);
+  expect(mock.url).toBe(inject('orbMockURL'));
+  expect((await fetch(`${mock.url}/_mock/health`)).status).toBe(200);
+});
+
+test('startOrbMock starts orb-mock on the port its ready line names', async () => {
+  vi.stubEnv('ORB_MOCK_URL', undefined);
+  const own = await startOrbMock();
+  try {
+    expect(own.attached).toBe(false);
+    expect(own.ready.event).toBe('listening');
+    expect(own.url).toBe(own.ready.url);
+    expect(own.baseURL).toBe(`${own.ready.url}/v1`);
+    expect(own.url).not.toBe(mock.url);
+    expect((await fetch(`${own.url}/_mock/health`)).status).toBe(200);
+  } finally {
+    await own.stop();
+  }
+  await expect(fetch(`${own.url}/_mock/health`)).rejects.toThrow();
 });
 
 test('a customer with an issued invoice is deleted once the invoice is void', async () => {
@@ -41,21 +61,20 @@ test('a customer with an issued invoice is deleted once the invoice is void', as
   });
   await client.invoices.issue(invoice.id);
 
-  await assert.rejects(client.customers.delete(customer.id), (err) => {
-    assert.equal(err.status, 400);
-    assert.match(err.error.type, /constraint-violation/);
-    return true;
+  await expect(client.customers.delete(customer.id)).rejects.toMatchObject({
+    status: 400,
+    error: { type: expect.stringMatching(/constraint-violation/) },
   });
   await client.invoices.void(invoice.id);
   await account.setDeletionDelay('1h');
   await client.customers.delete(customer.id);
   const [deletion] = await account.deletions();
-  assert.deepEqual([deletion.customer_id, deletion.state], [customer.id, 'pending']);
+  expect([deletion.customer_id, deletion.state]).toEqual([customer.id, 'pending']);
   const completed = await account.completeDeletions(customer.id);
-  assert.equal(completed.completed, 1);
-  await assert.rejects(client.customers.fetch(customer.id), (err) => err.status === 404);
+  expect(completed.completed).toBe(1);
+  await expect(client.customers.fetch(customer.id)).rejects.toMatchObject({ status: 404 });
   const deletes = await account.journal({ method: 'DELETE', path: '/customers' });
-  assert.deepEqual(deletes.map((entry) => entry.status), [204, 400]);
+  expect(deletes.map((entry) => entry.status)).toEqual([204, 400]);
 });
 
 test('a fault fires once and the SDK retries it', async () => {
@@ -64,35 +83,33 @@ test('a fault fires once and the SDK retries it', async () => {
     headers: { 'retry-after-ms': '10' }, times: 1 });
   const client = new Orb({ apiKey: account.apiKey, baseURL: account.baseURL, maxRetries: 2 });
   const customer = await client.customers.create({ name: 'Bo', email: 'bo@example.com' });
-  assert.equal(customer.name, 'Bo');
+  expect(customer.name).toBe('Bo');
   const [counted] = await account.faults();
-  assert.deepEqual([counted.id, counted.fired], [rule.id, 1]);
+  expect([counted.id, counted.fired]).toEqual([rule.id, 1]);
   const sent = await account.journal({ method: 'POST', path: '/customers' });
-  assert.deepEqual(sent.map((entry) => entry.status), [201, 429]);
+  expect(sent.map((entry) => entry.status)).toEqual([201, 429]);
   await account.clearFaults();
   await account.clearJournal();
-  assert.deepEqual([await account.faults(), await account.journal()], [[], []]);
+  expect([await account.faults(), await account.journal()]).toEqual([[], []]);
 });
 
 test('accounts are fresh and a control error carries the Orb error body', async () => {
   const account = mock.account();
   const other = mock.account();
-  assert.notEqual(account.apiKey, other.apiKey);
+  expect(account.apiKey).not.toBe(other.apiKey);
   const loaded = await account.loadFixtures({ customers: [{ id: 'fixed', name: 'F', email: 'f@example.com' }] });
-  assert.deepEqual(loaded.customers, ['fixed']);
+  expect(loaded.customers).toEqual(['fixed']);
   const client = new Orb({ apiKey: other.apiKey, baseURL: other.baseURL });
-  assert.deepEqual((await client.customers.list()).data, []);
+  expect((await client.customers.list()).data).toEqual([]);
   await account.reset();
-  await assert.rejects(account.completeDeletions('no_such_customer'), (err) => {
-    assert.ok(err instanceof OrbMockError);
-    assert.equal(err.status, 404);
-    return true;
-  });
+  const refused = account.completeDeletions('no_such_customer');
+  await expect(refused).rejects.toBeInstanceOf(OrbMockError);
+  await expect(refused).rejects.toMatchObject({ status: 404 });
 });
 
 test('startOrbMock attaches to ORB_MOCK_URL and leaves that server running', async () => {
   const attached = await startOrbMock({ url: mock.url });
-  assert.equal(attached.attached, true);
+  expect(attached.attached).toBe(true);
   await attached.stop();
-  assert.equal((await fetch(`${mock.url}/_mock/health`)).status, 200);
+  expect((await fetch(`${mock.url}/_mock/health`)).status).toBe(200);
 });
