@@ -136,6 +136,61 @@ CASES: dict[tuple[str, str], Call] = {
     ("subscriptions", "fetch_costs"): lambda w: w.client.subscriptions.fetch_costs(w.subscription_id),
     ("subscriptions", "fetch_schedule"): lambda w: w.client.subscriptions.fetch_schedule(w.subscription_id),
     ("top_level", "ping"): lambda w: w.client.top_level.ping(),
+    # More than one method where the bodies are richest (unions, embedded invoices).
+    ("alerts", "create_for_customer"): lambda w: w.client.alerts.create_for_customer(
+        w.customer_id, currency="USD", type="credit_balance_depleted"
+    ),
+    ("coupons", "create"): lambda w: w.client.coupons.create(
+        discount={"discount_type": "percentage", "percentage_discount": 0.1}, redemption_code="WELCOME"
+    ),
+    ("credit_notes", "create"): lambda w: w.client.credit_notes.create(
+        line_items=[{"amount": "1.00", "invoice_line_item_id": "li_sdk"}], reason="duplicate"
+    ),
+    ("items", "create"): lambda w: w.client.items.create(name="Seat"),
+    ("metrics", "create"): lambda w: w.client.metrics.create(
+        description=None, item_id="item_seat", name="Calls", sql="SELECT count(*) FROM events"
+    ),
+    ("events", "search"): lambda w: w.client.events.search(event_ids=["evt_sdk"]),
+    ("events.backfills", "create"): lambda w: w.client.events.backfills.create(
+        timeframe_end="2026-01-02T00:00:00Z", timeframe_start="2026-01-01T00:00:00Z"
+    ),
+    ("customers.credits.top_ups", "create"): lambda w: w.client.customers.credits.top_ups.create(
+        w.customer_id,
+        amount="10",
+        currency="USD",
+        invoice_settings={"auto_collection": True, "net_terms": 0},
+        per_unit_cost_basis="1",
+        threshold="1",
+    ),
+    ("customers.balance_transactions", "create"): lambda w: w.client.customers.balance_transactions.create(
+        w.customer_id, amount="1.00", type="increment"
+    ),
+    ("customers", "sync_payment_methods_from_gateway"): lambda w: (
+        w.client.customers.sync_payment_methods_from_gateway(w.customer_id)
+    ),
+    ("invoices", "update"): lambda w: w.client.invoices.update(w.invoice_id, metadata={"po": "42"}),
+    ("invoices", "list_summary"): lambda w: w.client.invoices.list_summary(),
+    ("prices", "evaluate"): lambda w: w.client.prices.evaluate(
+        "price_sdk",
+        timeframe_end="2026-01-02T00:00:00Z",
+        timeframe_start="2026-01-01T00:00:00Z",
+        customer_id=w.customer_id,
+    ),
+    ("subscriptions", "update"): lambda w: w.client.subscriptions.update(w.subscription_id, metadata={"po": "42"}),
+    ("subscriptions", "fetch_usage"): lambda w: w.client.subscriptions.fetch_usage(w.subscription_id),
+    ("subscriptions", "schedule_plan_change"): lambda w: w.client.subscriptions.schedule_plan_change(
+        w.subscription_id, change_option="immediate", plan_id="plan_sdk_2"
+    ),
+    ("subscriptions", "update_trial"): lambda w: w.client.subscriptions.update_trial(
+        w.subscription_id, trial_end_date="2026-02-01T00:00:00Z"
+    ),
+    ("dimensional_price_groups", "create"): lambda w: w.client.dimensional_price_groups.create(
+        billable_metric_id="metric_sdk", dimensions=["region"], name="By region"
+    ),
+    ("licenses", "create"): lambda w: w.client.licenses.create(
+        external_license_id="ext_license_sdk", license_type_id="lt_sdk", subscription_id=w.subscription_id
+    ),
+    ("beta", "create_plan_version"): lambda w: w.client.beta.create_plan_version("plan_sdk", version=2),
 }
 
 # Resources deliberately not called, with the reason.
