@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Official-SDK fidelity suites: the Python (orb-billing 4.90.0, strict response validation) and
 # Node (orb-billing 6.11.0) SDKs against a real orb-mock, once on in-memory SQLite and once on a
-# fresh PostgreSQL database.
+# fresh PostgreSQL database. orb-mock runs with `--spec` Orb's OpenAPI document, so the suites
+# also call the SDK resources orb-mock does not model (test_spec_resources.py,
+# spec-resources.test.mjs) and check the modelled routes stay authoritative beside it.
 #
 #   bash tests/sdk/run.sh                 # both SDKs, both stores
 #   ORB_MOCK_BIN=/path/to/orb-mock ...    # use that binary instead of `cargo build --locked`
 #   SDK_SUITES=python|node|both  (default both)
 #   SDK_STORES=sqlite|postgres|both  (default both)
+#   ORB_OPENAPI=path/to/orb-openapi.json  (default ../shared/orb-openapi/orb-openapi-4.69.0.json)
 #   extra arguments are passed to pytest (e.g. -k idempotent -x)
+#
+# Without Orb's document this fails, unless ORB_MOCK_SKIP_OPENAPI=1 (ignored under CI=true): then
+# orb-mock runs without `--spec` and the spec-resource tests are skipped, loudly.
 #
 # PostgreSQL: ORB_MOCK_TEST_POSTGRES (default postgres://postgres@127.0.0.1:5432/postgres) names
 # a database to connect to; a fresh database is created next to it and dropped afterwards. If it
@@ -30,6 +36,21 @@ section() { printf '\n==================== %s ====================\n' "$*"; }
 die() { printf 'tests/sdk: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=tests/lib.sh
 source "$ROOT/tests/lib.sh"
+
+# Orb's OpenAPI document, for --spec.
+DOCUMENT="${ORB_OPENAPI:-$ROOT/../shared/orb-openapi/orb-openapi-4.69.0.json}"
+SPEC_ARGS=()
+SPEC_SKIPPED=""
+if [ -f "$DOCUMENT" ]; then
+  DOCUMENT="$(cd "$(dirname "$DOCUMENT")" && pwd)/$(basename "$DOCUMENT")"
+  SPEC_ARGS=(--spec "$DOCUMENT")
+  export ORB_MOCK_SDK_SPEC=1
+elif [ "${ORB_MOCK_SKIP_OPENAPI:-}" = 1 ] && [ "${CI:-}" != true ]; then
+  SPEC_SKIPPED="spec-resource tests SKIPPED (Orb's document $DOCUMENT is missing, ORB_MOCK_SKIP_OPENAPI=1)"
+  export ORB_MOCK_SDK_SPEC=0
+else
+  die "Orb's OpenAPI document $DOCUMENT is missing: set ORB_OPENAPI to its path, or ORB_MOCK_SKIP_OPENAPI=1 to skip the spec-resource tests"
+fi
 
 want_suite() { [ "$SUITES" = both ] || [ "$SUITES" = "$1" ]; }
 want_store() { [ "$STORES" = both ] || [ "$STORES" = "$1" ]; }
@@ -97,6 +118,7 @@ run_store() {
     --database-url "$db_url" \
     --api-keys "$KEYS_PY,$KEYS_NODE" \
     --deletion-delay 1h \
+    "${SPEC_ARGS[@]}" \
     >"$log" 2>&1 &
   SERVER_PID=$!
 
@@ -164,12 +186,15 @@ if want_store postgres; then
 fi
 
 section "summary"
+if [ -n "$SPEC_SKIPPED" ]; then
+  printf '\n!!!!!!!!!! %s !!!!!!!!!!\n\n' "$SPEC_SKIPPED"
+fi
 if [ "${#FAILED[@]}" -gt 0 ]; then
   printf 'FAILED: %s\n' "${FAILED[@]}"
   exit 1
 fi
-if [ -n "$SKIPPED" ]; then
-  echo "all SDK suites that ran passed; $SKIPPED"
+if [ -n "$SKIPPED" ] || [ -n "$SPEC_SKIPPED" ]; then
+  echo "all SDK suites that ran passed; ${SKIPPED}${SKIPPED:+${SPEC_SKIPPED:+; }}$SPEC_SKIPPED"
 else
   echo "all SDK suites passed"
 fi

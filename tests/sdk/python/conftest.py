@@ -70,13 +70,18 @@ def make_client(key: str, *, strict: bool = True, max_retries: int = 0) -> orb.O
     )
 
 
-@pytest.fixture
-def key() -> str:
-    """A fresh account: every test gets an API key no other test in this run has used."""
+def fresh_key() -> str:
+    """An API key no other test in this run has used: a fresh, empty account."""
     try:
         return next(_unused_keys)
     except StopIteration:
         pytest.fail(f"ORB_MOCK_SDK_KEYS ran out ({len(KEYS)} keys); start orb-mock with more keys (run.sh)")
+
+
+@pytest.fixture
+def key() -> str:
+    """A fresh account: every test gets an API key no other test in this run has used."""
+    return fresh_key()
 
 
 @pytest.fixture
