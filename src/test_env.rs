@@ -74,9 +74,37 @@ pub fn missing(what: &str, requirement: &str, opt_out: &str) {
     eprintln!("\n*** SKIPPED ({opt_out}=1): {what} did not run: {requirement} is missing. ***\n");
 }
 
+/// Runs one test of the current test binary in a child process, exactly, with `env` set and
+/// `unset` and `CI` removed: how the tests of the opt-outs watch a requirement fail (or skip)
+/// without failing themselves. Returns how it ended and everything it printed.
+pub fn run_probe(
+    test: &str,
+    env: &[(&str, &str)],
+    unset: &[&str],
+) -> (std::process::Output, String) {
+    let mut command = std::process::Command::new(std::env::current_exe().expect("the test binary"));
+    command
+        .args([test, "--exact", "--nocapture"])
+        .env_remove("CI");
+    for name in unset {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("the test binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("running 1 test"), "the probe ran: {text}");
+    (output, text)
+}
+
 #[cfg(test)]
 mod tests {
-    use std::process::{Command, Output};
+    use std::process::Output;
 
     use super::*;
 
@@ -96,27 +124,15 @@ mod tests {
     /// exist, with `env` set (it may name another path) and the opt-out and `CI` otherwise
     /// unset.
     fn probe_without_the_document(env: &[(&str, &str)]) -> (Output, String) {
-        let mut command = Command::new(std::env::current_exe().expect("the test binary"));
-        command
-            .args([
-                "test_env::tests::orbs_openapi_document_is_an_openapi_3_document_with_paths",
-                "--exact",
-                "--nocapture",
-            ])
-            .env(OPENAPI, "/nonexistent/orb-openapi.json")
-            .env_remove(SKIP_OPENAPI)
-            .env_remove("CI");
-        for (name, value) in env {
-            command.env(name, value);
+        let mut env = env.to_vec();
+        if !env.iter().any(|(name, _)| *name == OPENAPI) {
+            env.insert(0, (OPENAPI, "/nonexistent/orb-openapi.json"));
         }
-        let output = command.output().expect("the test binary runs");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(text.contains("running 1 test"), "the probe ran: {text}");
-        (output, text)
+        run_probe(
+            "test_env::tests::orbs_openapi_document_is_an_openapi_3_document_with_paths",
+            &env,
+            &[SKIP_OPENAPI],
+        )
     }
 
     #[test]

@@ -3,8 +3,6 @@
 //! never under `CI=true`). The opt-out cases run the probe below in a child process of this
 //! test binary, with `ORB_MOCK_TEST_POSTGRES` pointing at a closed port.
 
-use std::process::Command;
-
 use orb_mock::test_env::SKIP_POSTGRES;
 
 use crate::common::{free_port, listed_ids, postgres_admin_url, sql, Kind, TestApp, TestDatabase};
@@ -22,26 +20,13 @@ async fn every_test_starts_on_an_empty_store_of_its_own(app: &TestApp) {
 /// nothing listens on, `env` set, and the opt-out and `CI` otherwise unset.
 fn probe_with_postgres_unreachable(env: &[(&str, &str)]) -> (bool, String) {
     let closed = format!("postgres://postgres@127.0.0.1:{}/postgres", free_port());
-    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
-    command
-        .args([
-            "harness::every_test_starts_on_an_empty_store_of_its_own::postgres",
-            "--exact",
-            "--nocapture",
-        ])
-        .env("ORB_MOCK_TEST_POSTGRES", &closed)
-        .env_remove(SKIP_POSTGRES)
-        .env_remove("CI");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().expect("the test binary runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let mut env = env.to_vec();
+    env.insert(0, ("ORB_MOCK_TEST_POSTGRES", &closed));
+    let (output, text) = orb_mock::test_env::run_probe(
+        "harness::every_test_starts_on_an_empty_store_of_its_own::postgres",
+        &env,
+        &[SKIP_POSTGRES],
     );
-    assert!(text.contains("running 1 test"), "the probe ran: {text}");
     assert!(text.contains(&closed), "the message names the URL: {text}");
     (output.status.success(), text)
 }
