@@ -65,18 +65,21 @@ pub fn router(state: AppState) -> Router {
         .merge(customers::router())
         .merge(invoices::router())
         .merge(subscriptions::router());
-    Router::new()
+    let mut app = Router::new()
         .nest("/v1", orb.clone())
         .merge(orb)
         .merge(control::router())
         .fallback(fallback)
-        .method_not_allowed_fallback(fallback)
-        // Inside the front, so that spec answers meet the same hooks as modelled ones.
-        .layer(middleware::from_fn_with_state(
+        .method_not_allowed_fallback(fallback);
+    if state.spec.is_some() {
+        // Inside the front, so that spec answers meet the same hooks as modelled ones; only
+        // with `--spec`, so that without it no request pays for the layer.
+        app = app.layer(middleware::from_fn_with_state(
             state.clone(),
             spec::unmodelled,
-        ))
-        .layer(middleware::from_fn_with_state(state.clone(), front::front))
+        ));
+    }
+    app.layer(middleware::from_fn_with_state(state.clone(), front::front))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(
             // A span per request; its one log line comes from `front` (with the error's type
