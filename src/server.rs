@@ -1,6 +1,6 @@
 //! Putting it together: connect the store, start the worker, serve HTTP until told to
 //! stop, then shut down in order (stop accepting, finish in-flight requests within the shutdown
-//! timeout, let the worker finish or roll back its job, close the store).
+//! timeout, let the worker finish or roll back its batch, close the store).
 
 use std::future::Future;
 use std::io::Write;
@@ -41,7 +41,7 @@ pub struct App {
     stop_worker: CancellationToken,
 }
 
-/// Whether an app runs its own cascade worker.
+/// Whether an app runs its own worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Worker {
     /// The normal case: cascades run by themselves when due.
@@ -52,7 +52,7 @@ pub enum Worker {
 }
 
 impl App {
-    /// Connects to the configured store (migrating it) and starts the cascade worker.
+    /// Connects to the configured store (migrating it) and starts the worker.
     pub async fn start(config: &Config, clock: Clock) -> Result<App, ServeError> {
         App::start_with(config, clock, Worker::Run).await
     }

@@ -3,7 +3,7 @@
 //! (an API key nobody else uses) with helpers for the `/_mock` control routes.
 //!
 //! There is no global pool: every server is its own store (a private in-memory SQLite database
-//! by default), its own cascade worker and its own listener, so tests running on `cargo test`'s
+//! by default), its own worker and its own listener, so tests running on `cargo test`'s
 //! parallel threads never see each other. The helpers call the `/_mock` routes through the
 //! same router the socket serves (no HTTP client needed), so they take the exact code paths a
 //! client's request takes.
@@ -142,7 +142,7 @@ impl MockServer {
         }
     }
 
-    /// Stops accepting connections, finishes in-flight requests, stops the cascade worker and
+    /// Stops accepting connections, finishes in-flight requests, stops the worker and
     /// closes the store.
     pub async fn shutdown(mut self) {
         self.stop.cancel();
