@@ -109,6 +109,28 @@ pub struct Config {
     /// Varies every body generated from `--spec` (the same seed and request give the same body).
     #[arg(long, env = "ORB_MOCK_SPEC_SEED", default_value_t = 0)]
     pub spec_seed: u64,
+
+    /// A webhook endpoint every account has from the start (for docker compose, where the
+    /// receiver's URL is known before any test runs): `http://` or `https://`.
+    #[arg(long, env = "ORB_MOCK_WEBHOOK_URL", requires = "webhook_secret", value_parser = parse_webhook_url)]
+    pub webhook_url: Option<String>,
+
+    /// The secret that signs deliveries to `--webhook-url` (the receiver verifies with it).
+    #[arg(long, env = "ORB_MOCK_WEBHOOK_SECRET", requires = "webhook_url")]
+    pub webhook_secret: Option<String>,
+
+    /// Longest a webhook receiver may take to answer; a slower answer is a failed attempt.
+    #[arg(long, env = "ORB_MOCK_WEBHOOK_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+
+    /// Wait after a delivery's first failed attempt; it doubles after each further one, up to
+    /// an hour (`10ms` makes retries quick in tests).
+    #[arg(long, env = "ORB_MOCK_WEBHOOK_RETRY_BASE", default_value = "5s", value_parser = parse_duration)]
+    pub webhook_retry_base: Duration,
+
+    /// Attempts after which a delivery is given up (`failed`).
+    #[arg(long, env = "ORB_MOCK_WEBHOOK_MAX_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub webhook_max_attempts: u16,
 }
 
 /// The default listen address. Port 4010 is also the default of Prism and Steady, two other
@@ -236,6 +258,23 @@ pub fn parse_deletion_delay(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(delay)
+}
+
+/// A webhook endpoint's URL: absolute, `http` or `https` (Orb requires `https`; orb-mock also
+/// takes `http`, since receivers in tests are local), with a host. Also checks the API's
+/// `url` fields.
+pub fn parse_webhook_url(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let uri: axum::http::Uri = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a URL like https://example.com/orb-webhooks"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(text.to_owned()),
+        (Some("http" | "https"), _) => Err(format!("{text:?} has no host")),
+        _ => Err(format!(
+            "{text:?} is not an http:// or https:// URL (Orb requires https; orb-mock also takes http)"
+        )),
+    }
 }
 
 /// `0s`, `500ms`, `2s`, `5m`, `1h`, or combinations such as `1m30s`.

@@ -8,6 +8,8 @@
 //! - [`spec`]: answers from an OpenAPI document for the routes orb-mock does not model
 //!   (`--spec`);
 //! - [`worker`]: runs the store's queues of due work;
+//! - [`webhooks`]: signs and sends webhook deliveries (the store's courier);
+//! - [`objects`]: Orb's JSON objects and webhook bodies, from the store's domain types;
 //! - [`store`]: the domain API over PostgreSQL or SQLite, with no HTTP type;
 //! - [`config`], [`clock`];
 //! - [`testing`] serves orb-mock inside a Rust test.
@@ -18,6 +20,7 @@ pub mod config;
 pub mod failpoint;
 pub mod healthcheck;
 pub mod http;
+pub mod objects;
 pub mod openapi;
 pub mod server;
 pub mod spec;
@@ -25,4 +28,5 @@ pub mod store;
 #[doc(hidden)]
 pub mod test_env;
 pub mod testing;
+pub mod webhooks;
 pub mod worker;

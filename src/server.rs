@@ -103,6 +103,23 @@ impl App {
 
     /// An app on an already connected store.
     pub fn with_store(store: Store, config: &Config, clock: Clock, worker: Worker) -> App {
+        store.set_courier(Arc::new(crate::webhooks::Outbound::new(
+            crate::webhooks::DeliverySettings {
+                timeout: config.webhook_timeout,
+                retry: crate::store::RetryPolicy {
+                    base: config.webhook_retry_base,
+                    max_attempts: i32::from(config.webhook_max_attempts),
+                    ..Default::default()
+                },
+            },
+        )));
+        store.set_configured_endpoint(match (&config.webhook_url, &config.webhook_secret) {
+            (Some(url), Some(secret)) => Some(crate::store::ConfiguredEndpoint {
+                url: url.clone(),
+                secret: secret.clone(),
+            }),
+            _ => None,
+        });
         let waker = Waker::default();
         let stop_worker = CancellationToken::new();
         let worker = match worker {

@@ -1,8 +1,9 @@
 //! The worker: runs due work from the store's durable queues ([`Queue`]), and, beside it, the
 //! sweep of expired idempotency keys.
 //!
-//! The worker looks at every queue in turn and runs what is due. It is woken early by a
-//! [`Waker`] when something falls due soon, and otherwise sleeps until the next row falls due,
+//! The worker runs each queue in a loop of its own (a slow webhook receiver never holds back a
+//! deletion). A loop is woken early when something falls due soon (by the [`Waker`] for
+//! deletions, by the store when deliveries commit), and otherwise sleeps until the next row falls due,
 //! but never longer than [`POLL_INTERVAL`], so that it also notices rows queued by another
 //! process sharing the database. On shutdown it finishes (or rolls back) the batch in hand and
 //! stops; whatever is still queued runs after the next start. Tests do not sleep for it: they
@@ -51,48 +52,90 @@ impl Waker {
     }
 }
 
-/// Runs due work until `shutdown` is cancelled.
+/// Runs due work until `shutdown` is cancelled: each queue in a loop of its own, so that a
+/// slow webhook receiver never holds back a deletion.
 pub async fn run(store: Store, clock: Clock, waker: Waker, shutdown: CancellationToken) {
     tracing::debug!("worker started");
-    while !shutdown.is_cancelled() {
-        let mut wait = POLL_INTERVAL;
-        let mut ran_any = false;
-        for queue in Queue::ALL {
-            // Look before claiming: the look is a read, while a claim is a write transaction
-            // (on SQLite, the only writer), and most wakes find nothing due yet.
-            let due_in = until_next_due(&store, &clock, queue).await;
-            if !due_in.is_zero() {
-                wait = wait.min(due_in);
-                continue;
-            }
-            match store.run_queue(queue, clock.now(), None, BATCH).await {
-                // Due rows exist, but another process holds them.
-                Ok(Turn::Idle) => wait = wait.min(HELD_RETRY),
-                Ok(Turn::Ran(ran)) => {
-                    log(queue, &ran);
-                    ran_any = true;
-                }
-                Err(err) => tracing::warn!(queue = queue.name(), error = %err,
-                    "worker could not reach the store"),
-            }
-        }
-        if ran_any {
-            // Failures were recorded and rescheduled; look for more work at once.
-            continue;
-        }
-        tokio::select! {
-            _ = waker.0.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.cancelled() => {}
-        }
+    let loops = Queue::ALL.map(|queue| {
+        let (store, clock, waker, shutdown) = (
+            store.clone(),
+            clock.clone(),
+            waker.clone(),
+            shutdown.clone(),
+        );
+        tokio::spawn(async move { run_queue(queue, &store, &clock, &waker, &shutdown).await })
+    });
+    for queue_loop in loops {
+        let _ = queue_loop.await;
     }
     tracing::debug!("worker stopped");
 }
 
+async fn run_queue(
+    queue: Queue,
+    store: &Store,
+    clock: &Clock,
+    waker: &Waker,
+    shutdown: &CancellationToken,
+) {
+    while !shutdown.is_cancelled() {
+        // Look before claiming: the look is a read, while a claim is a write transaction
+        // (on SQLite, the only writer), and most wakes find nothing due yet.
+        let due_in = until_next_due(store, clock, queue).await;
+        let wait = if !due_in.is_zero() {
+            due_in
+        } else {
+            match store.run_queue(queue, clock.now(), None, BATCH).await {
+                // Due rows exist, but another process holds them.
+                Ok(Turn::Idle) => HELD_RETRY,
+                Ok(Turn::Ran(ran)) => {
+                    log(queue, &ran);
+                    // Failures were recorded and rescheduled; look for more work at once.
+                    continue;
+                }
+                Err(err) => {
+                    tracing::warn!(queue = queue.name(), error = %err,
+                        "worker could not reach the store");
+                    POLL_INTERVAL
+                }
+            }
+        };
+        // Deletions are announced by the waker, deliveries by the store once they commit.
+        let woken = async {
+            match queue {
+                Queue::Deletions => waker.0.notified().await,
+                Queue::Webhooks => store.deliveries_queued().notified().await,
+            }
+        };
+        tokio::select! {
+            _ = woken => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.cancelled() => {}
+        }
+    }
+}
+
 fn log(queue: Queue, ran: &[Ran]) {
     for run in ran {
-        if let (Queue::Deletions, Ran::Completed { subject, .. }) = (queue, run) {
-            tracing::info!(customer_id = %subject, "customer deletion cascade completed");
+        match (queue, run) {
+            (Queue::Deletions, Ran::Completed { subject, .. }) => {
+                tracing::info!(customer_id = %subject, "customer deletion cascade completed");
+            }
+            (Queue::Webhooks, Ran::Completed { subject, .. }) => {
+                tracing::debug!(event_id = %subject, "webhook delivered");
+            }
+            (
+                Queue::Webhooks,
+                Ran::Failed {
+                    subject,
+                    error,
+                    retry_at,
+                    ..
+                },
+            ) => {
+                tracing::info!(event_id = %subject, %error, %retry_at, "webhook delivery failed");
+            }
+            (Queue::Deletions, Ran::Failed { .. }) => {}
         }
     }
 }

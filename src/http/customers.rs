@@ -15,9 +15,9 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{page_body, Account, Body, PathId, QueryParams, Resource};
-use super::objects::{CustomerObject, DeletedCustomerObject, Page};
 use super::validate::Problems;
 use super::AppState;
+use crate::objects::{CustomerObject, DeletedCustomerObject, Page};
 use crate::store::model::{Customer, CustomerState};
 use crate::store::{CustomerFilter, CustomerPatch, CustomerRef, DeleteOutcome, NewCustomer};
 
@@ -238,7 +238,7 @@ async fn apply_update(
     })?;
     let customer = state
         .store
-        .update_customer(account.as_str(), &by, patch)
+        .update_customer(account.as_str(), &by, patch, state.clock.now())
         .await?;
     Ok(Json(CustomerObject::from(&customer)))
 }

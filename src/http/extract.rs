@@ -13,7 +13,6 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, ApiResult};
-use super::objects;
 use super::AppState;
 use crate::store::PageRequest;
 
@@ -273,8 +272,8 @@ pub fn page_body<T, U: serde::Serialize>(
     list: &str,
     page: &crate::store::Page<T>,
     show: impl Fn(&T) -> U,
-) -> objects::Page<U> {
-    objects::Page::new(
+) -> crate::objects::Page<U> {
+    crate::objects::Page::new(
         page.items.iter().map(show).collect(),
         page.next.map(|position| encode_cursor(list, position)),
     )

@@ -4,7 +4,7 @@
 //! For a request to an Orb route from a known account:
 //! 1. the body is read (413 over the limit), so that it can be journalled and fingerprinted;
 //! 2. the account's rate limit (429 with `Retry-After`);
-//! 3. `Prefer: code=NNN` (that error, nothing changed);
+//! 3. `Prefer: code=NNN` (that error, nothing changed; a success status only from `--spec`);
 //! 4. the account's fault rules (an error, a delay, or a dropped connection);
 //! 5. idempotency for a POST with a key (replay, 409, or run once);
 //! 6. the handler, within the request timeout;
@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use super::error::{ApiError, ErrorBody, ErrorKind, Failure};
 use super::extract::Account;
 use super::{idempotency, orb_path, AppState};
-use crate::http::control::faults::{self, Effect};
+use crate::http::control::faults::{self, Effect, Preferred, PreferredSuccess};
 use crate::http::control::journal::{recorded_headers, Entry, Source};
 use crate::http::control::RateVerdict;
 
@@ -212,7 +212,7 @@ async fn orb_request(state: &AppState, account: Account, request: Request, next:
 async fn answer(
     state: &AppState,
     account: &Account,
-    parts: Parts,
+    mut parts: Parts,
     body: Bytes,
     next: Next,
 ) -> Response {
@@ -223,8 +223,25 @@ async fn answer(
         }
     }
     match faults::preferred_code(&parts.headers) {
-        Some(Ok(kind)) => {
+        Some(Ok(Preferred::Error(kind))) => {
             return ErrorBody::new(kind, "Injected by the request's Prefer header.").into_response()
+        }
+        Some(Ok(Preferred::Success(code))) if state.spec.is_some() => {
+            // The `--spec` layer answers it (or refuses it on a modelled route); a generated
+            // answer changes nothing, so faults and idempotency do not apply.
+            parts.extensions.insert(PreferredSuccess(code));
+            let request = Request::from_parts(parts, Body::from(body));
+            return within_timeout(state, next.run(request)).await;
+        }
+        Some(Ok(Preferred::Success(code))) => {
+            return ApiError::invalid(
+                "Prefer",
+                format!(
+                    "code={code} is a success status: only an answer generated from --spec \
+                     (Orb's document) can be forced to one, and orb-mock runs without it"
+                ),
+            )
+            .into_response()
         }
         Some(Err(error)) => return error.into_response(),
         None => {}

@@ -15,9 +15,9 @@ use utoipa::ToSchema;
 
 use super::error::ApiResult;
 use super::extract::{page_body, Account, Body, PathId, QueryParams, Resource};
-use super::objects::{InvoiceObject, Page};
 use super::validate::Problems;
 use super::AppState;
+use crate::objects::{InvoiceObject, Page};
 use crate::store::model::InvoiceStatus;
 use crate::store::{CustomerRef, InvoiceFilter, InvoiceTransition, NewInvoice, NewLineItem};
 
@@ -294,14 +294,18 @@ async fn mark_paid(
     let mut p = Problems::default();
     let date = p.require("payment_received_date", body.payment_received_date);
     let date = p.datetime("payment_received_date", date);
-    p.text("external_id", body.external_id, false);
-    p.text("notes", body.notes, false);
+    let external_id = p.text("external_id", body.external_id, false);
+    let notes = p.text("notes", body.notes, false);
     let payment_received = p.finish(|| date)?;
     transition(
         &state,
         &account,
         &invoice_id,
-        InvoiceTransition::MarkPaid { payment_received },
+        InvoiceTransition::MarkPaid {
+            payment_received,
+            external_id,
+            notes,
+        },
     )
     .await
 }

@@ -8,11 +8,11 @@ pub mod extract;
 pub mod front;
 pub mod idempotency;
 pub mod invoices;
-pub mod objects;
 pub mod orb_routes;
 pub mod spec;
 pub mod subscriptions;
 pub mod validate;
+pub mod webhook_endpoints;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +64,8 @@ pub fn router(state: AppState) -> Router {
     let orb = Router::new()
         .merge(customers::router())
         .merge(invoices::router())
-        .merge(subscriptions::router());
+        .merge(subscriptions::router())
+        .merge(webhook_endpoints::router());
     let mut app = Router::new()
         .nest("/v1", orb.clone())
         .merge(orb)

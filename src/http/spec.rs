@@ -22,9 +22,10 @@ use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, Unmodelled};
 use super::extract::Account;
-use super::objects::CustomerObject;
 use super::{orb_path, AppState};
+use crate::http::control::faults::PreferredSuccess;
 use crate::http::control::journal::Source;
+use crate::objects::CustomerObject;
 use crate::spec::validate::Request as Checked;
 use crate::spec::{generate, Matched, Spec};
 use crate::store::CustomerRef;
@@ -38,6 +39,9 @@ pub async fn unmodelled(State(state): State<AppState>, request: Request, next: N
     let Some(spec) = state.spec.clone() else {
         return next.run(request).await;
     };
+    if let Some(&PreferredSuccess(code)) = request.extensions().get() {
+        return forced_success(&state, &spec, request, code).await;
+    }
     let (parts, body) = request.into_parts();
     // The front has already read the body into memory (within the limit); this only collects it.
     let body = axum::body::to_bytes(body, state.config.max_body_bytes)
@@ -72,6 +76,52 @@ pub async fn unmodelled(State(state): State<AppState>, request: Request, next: N
         &method,
         path,
         uri.query(),
+        body,
+    )
+    .await
+}
+
+/// `Prefer: code=2xx`: the document's answer when the route is one orb-mock does not model and
+/// `code` is the status its operation documents; otherwise 400 naming `Prefer` (a modelled
+/// route's answer is never forced to a success: it would claim a change that did not happen).
+async fn forced_success(state: &AppState, spec: &Spec, request: Request, code: u16) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, state.config.max_body_bytes)
+        .await
+        .unwrap_or_default();
+    let path = orb_path(parts.uri.path());
+    let refuse =
+        |why: String| ApiError::invalid("Prefer", format!("code={code}: {why}")).into_response();
+    if crate::http::orb_routes::is_modelled(&parts.method, path) {
+        return refuse(format!(
+            "orb-mock models {} {path}, whose answers are never forced to a success status",
+            parts.method
+        ));
+    }
+    let (Some(matched), Ok(account)) = (
+        spec.find(&parts.method, path),
+        Account::from_headers(&parts.headers, &state.config),
+    ) else {
+        return refuse(format!(
+            "the document has no operation {} {path}",
+            parts.method
+        ));
+    };
+    match &matched.operation.success {
+        Some((status, _)) if *status == code => {}
+        Some((status, _)) => {
+            return refuse(format!("the operation's success status is {status}"));
+        }
+        None => return refuse("the operation documents no success status".to_owned()),
+    }
+    answer(
+        state,
+        &account,
+        spec,
+        matched,
+        &parts.method,
+        path,
+        parts.uri.query(),
         body,
     )
     .await

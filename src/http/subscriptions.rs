@@ -16,9 +16,9 @@ use utoipa::ToSchema;
 
 use super::error::ApiResult;
 use super::extract::{page_body, Account, Body, PathId, QueryParams, Resource};
-use super::objects::{MutatedSubscriptionObject, Page, SubscriptionObject};
 use super::validate::Problems;
 use super::AppState;
+use crate::objects::{MutatedSubscriptionObject, Page, SubscriptionObject};
 use crate::store::model::SubscriptionStatus;
 use crate::store::{new_id, CancelOption, NewSubscription, SubscriptionFilter};
 

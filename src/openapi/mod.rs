@@ -2,7 +2,7 @@
 //! `GET /_mock/openapi.json`.
 //!
 //! The document is derived from the types orb-mock actually sends and receives (the response
-//! objects in [`crate::http::objects`], the request bodies in the handlers, the error body in
+//! objects in [`crate::objects`], the request bodies in the handlers, the error body in
 //! [`crate::http::error`]), so it cannot drift from the wire format: change a field and the
 //! document changes with it. The routes themselves are declared in [`paths`], one stub per
 //! handler, because annotating the handlers would tie their signatures to the macro.
@@ -28,7 +28,7 @@ use utoipa::openapi::{ContentBuilder, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::http::error::ErrorBody;
-use crate::http::objects::Never;
+use crate::objects::Never;
 use serde_json::Value;
 
 /// The name of the bearer scheme, as Orb's document calls it (also spelled out in `security`).
@@ -44,6 +44,13 @@ const SECURITY_SCHEME: &str = "APIKeyAuth";
     servers((url = "/v1", description = "orb-mock (the same routes answer at the root)")),
     paths(
         paths::create_customer,
+        paths::create_webhook_endpoint,
+        paths::list_webhook_endpoints,
+        paths::fetch_webhook_endpoint,
+        paths::update_webhook_endpoint,
+        paths::delete_webhook_endpoint,
+        paths::disable_webhook_endpoint,
+        paths::enable_webhook_endpoint,
         paths::list_customers,
         paths::fetch_customer,
         paths::update_customer,

@@ -13,10 +13,14 @@ use utoipa::ToSchema;
 use super::OrbErrors;
 use crate::http::customers::{CreateCustomer, CustomerView, UpdateCustomer};
 use crate::http::invoices::{CreateInvoice, IssueInvoice, MarkPaid};
-use crate::http::objects::{
+use crate::http::subscriptions::{Cancel, CreateSubscription};
+use crate::http::webhook_endpoints::{
+    CreateWebhookEndpoint, UpdateWebhookEndpoint, WebhookEndpointObject,
+    WebhookEndpointWithSecretObject,
+};
+use crate::objects::{
     CustomerObject, InvoiceObject, MutatedSubscriptionObject, Page, SubscriptionObject,
 };
-use crate::http::subscriptions::{Cancel, CreateSubscription};
 
 /// The values `status[]` takes on the invoice list.
 #[derive(Serialize, ToSchema)]
@@ -240,3 +244,74 @@ fn fetch_subscription() {}
     responses((status = 200, description = "OK", body = MutatedSubscriptionObject), OrbErrors),
 )]
 fn cancel_subscription() {}
+
+// ---- webhook endpoints (newer than Orb's published document; the SDKs' types) ---------------
+
+/// Create a webhook endpoint; the only answer that carries its secret.
+#[utoipa::path(
+    post, path = "/webhook_endpoints", tag = "Webhook endpoints", operation_id = "create_webhook_endpoint",
+    request_body = CreateWebhookEndpoint,
+    responses(
+        (status = 201, description = "Created", body = WebhookEndpointWithSecretObject, links(
+            ("FetchWebhookEndpoint" = (operation_id = "fetch_webhook_endpoint", parameters(("webhook_endpoint_id" = "$response.body#/id")))),
+            ("UpdateWebhookEndpoint" = (operation_id = "update_webhook_endpoint", parameters(("webhook_endpoint_id" = "$response.body#/id")))),
+            ("DisableWebhookEndpoint" = (operation_id = "disable_webhook_endpoint", parameters(("webhook_endpoint_id" = "$response.body#/id")))),
+            ("EnableWebhookEndpoint" = (operation_id = "enable_webhook_endpoint", parameters(("webhook_endpoint_id" = "$response.body#/id")))),
+            ("DeleteWebhookEndpoint" = (operation_id = "delete_webhook_endpoint", parameters(("webhook_endpoint_id" = "$response.body#/id")))),
+        )),
+        OrbErrors,
+    ),
+)]
+fn create_webhook_endpoint() {}
+
+/// List webhook endpoints, newest first.
+#[utoipa::path(
+    get, path = "/webhook_endpoints", tag = "Webhook endpoints", operation_id = "list_webhook_endpoints",
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1–100 (default 20)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses((status = 200, description = "OK", body = Page<WebhookEndpointObject>), OrbErrors),
+)]
+fn list_webhook_endpoints() {}
+
+/// Fetch a webhook endpoint (without its secret).
+#[utoipa::path(
+    get, path = "/webhook_endpoints/{webhook_endpoint_id}", tag = "Webhook endpoints", operation_id = "fetch_webhook_endpoint",
+    params(("webhook_endpoint_id" = String, Path)),
+    responses((status = 200, description = "OK", body = WebhookEndpointObject), OrbErrors),
+)]
+fn fetch_webhook_endpoint() {}
+
+/// Edit a webhook endpoint: `url`, `enabled_event_types` (null: every type), `payload_style`.
+#[utoipa::path(
+    put, path = "/webhook_endpoints/{webhook_endpoint_id}", tag = "Webhook endpoints", operation_id = "update_webhook_endpoint",
+    params(("webhook_endpoint_id" = String, Path)),
+    request_body = UpdateWebhookEndpoint,
+    responses((status = 200, description = "OK", body = WebhookEndpointObject), OrbErrors),
+)]
+fn update_webhook_endpoint() {}
+
+/// Delete a webhook endpoint; nothing more is sent to it.
+#[utoipa::path(
+    delete, path = "/webhook_endpoints/{webhook_endpoint_id}", tag = "Webhook endpoints", operation_id = "delete_webhook_endpoint",
+    params(("webhook_endpoint_id" = String, Path)),
+    responses((status = 204, description = "No Content"), OrbErrors),
+)]
+fn delete_webhook_endpoint() {}
+
+/// Disable a webhook endpoint: it is sent nothing until enabled again.
+#[utoipa::path(
+    post, path = "/webhook_endpoints/{webhook_endpoint_id}/disable", tag = "Webhook endpoints", operation_id = "disable_webhook_endpoint",
+    params(("webhook_endpoint_id" = String, Path)),
+    responses((status = 200, description = "OK", body = WebhookEndpointObject), OrbErrors),
+)]
+fn disable_webhook_endpoint() {}
+
+/// Enable a webhook endpoint.
+#[utoipa::path(
+    post, path = "/webhook_endpoints/{webhook_endpoint_id}/enable", tag = "Webhook endpoints", operation_id = "enable_webhook_endpoint",
+    params(("webhook_endpoint_id" = String, Path)),
+    responses((status = 200, description = "OK", body = WebhookEndpointObject), OrbErrors),
+)]
+fn enable_webhook_endpoint() {}

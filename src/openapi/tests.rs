@@ -103,6 +103,13 @@ fn the_document_describes_every_emulated_route() {
         "GET /subscriptions",
         "GET /subscriptions/{subscription_id}",
         "POST /subscriptions/{subscription_id}/cancel",
+        "POST /webhook_endpoints",
+        "GET /webhook_endpoints",
+        "GET /webhook_endpoints/{webhook_endpoint_id}",
+        "PUT /webhook_endpoints/{webhook_endpoint_id}",
+        "DELETE /webhook_endpoints/{webhook_endpoint_id}",
+        "POST /webhook_endpoints/{webhook_endpoint_id}/disable",
+        "POST /webhook_endpoints/{webhook_endpoint_id}/enable",
     ];
     let emulated: BTreeSet<String> = emulated.iter().map(|s| s.to_string()).collect();
     assert_eq!(described, emulated);
@@ -117,7 +124,11 @@ fn every_described_route_is_one_of_orbs_with_orbs_statuses_and_parameters() {
     for (path, method, operation) in operations(ours()) {
         let route = format!("{} {path}", method.to_uppercase());
         let Some(theirs) = orb["paths"].get(&path).and_then(|item| item.get(method)) else {
-            problems.push(format!("{route}: not in Orb's document"));
+            // The webhook endpoint routes are newer than the document; the SDKs' types are
+            // their reference (tests/sdk checks them).
+            if !path.starts_with("/webhook_endpoints") {
+                problems.push(format!("{route}: not in Orb's document"));
+            }
             continue;
         };
         let (our_statuses, orb_statuses) = (statuses(operation), statuses(theirs));

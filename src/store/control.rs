@@ -226,6 +226,10 @@ impl Store {
     pub async fn reset_account(&self, account: &str) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         for table in [
+            "webhook_attempts",
+            "webhook_deliveries",
+            "webhook_events",
+            "webhook_endpoints",
             "deletions",
             "invoices",
             "subscriptions",
@@ -243,7 +247,9 @@ impl Store {
                     .rows_affected()
             });
         }
-        tx.commit().await
+        let committed = tx.commit().await;
+        self.forget_configured(account);
+        committed
     }
 }
 

@@ -7,6 +7,7 @@ use sqlx::types::Json;
 use super::backend::{on_reader, on_tx, RowLock, Tx};
 use super::model::{Customer, CustomerState, Metadata};
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
+use super::webhooks::NewEvent;
 use super::{is_unique_violation, new_id, CustomerRef, Store, StoreError, StoreResult};
 
 /// What `POST /customers` asks for, already validated.
@@ -56,7 +57,11 @@ impl Store {
     ) -> StoreResult<Customer> {
         let mut tx = self.begin().await?;
         let customer = insert_customer(&mut tx, account, new, now).await?;
+        let queued = self
+            .emit(&mut tx, account, NewEvent::customer_created(&customer), now)
+            .await?;
         tx.commit().await?;
+        self.queued_deliveries(queued);
         Ok(customer)
     }
 
@@ -116,9 +121,11 @@ impl Store {
         account: &str,
         by: &CustomerRef,
         patch: CustomerPatch,
+        now: DateTime<Utc>,
     ) -> StoreResult<Customer> {
         let mut tx = self.begin().await?;
         let mut customer = live_customer(&mut tx, account, by, RowLock::Update).await?;
+        let before = customer.clone();
         if let Some(name) = patch.name {
             customer.name = name;
         }
@@ -165,7 +172,20 @@ impl Store {
             }
             other => other?,
         };
+        // Orb announces an edit that changed something, with the old values.
+        let queued = if customer == before {
+            0
+        } else {
+            self.emit(
+                &mut tx,
+                account,
+                NewEvent::customer_edited(&before, &customer),
+                now,
+            )
+            .await?
+        };
         tx.commit().await?;
+        self.queued_deliveries(queued);
         Ok(customer)
     }
 }

@@ -23,7 +23,7 @@ use super::backend::{on_reader, on_tx, RowLock, Tx};
 use super::control::millis_to_duration;
 use super::customers::lock_customer;
 use super::model::{CustomerState, InvoiceStatus};
-use super::queue::{Claimed, Queue, Work};
+use super::queue::{Claimed, Queue, QueueTable, Work};
 use super::{CustomerRef, Store, StoreError, StoreResult};
 
 /// The trigger, in both schemas, that marks a customer `deleting` when its row is inserted
@@ -96,11 +96,13 @@ pub(crate) fn due_after(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
 /// The queue of deletions: its rows are `deletions`, its work the cascade.
 pub(crate) struct Deletions;
 
-impl Work for Deletions {
+impl QueueTable for Deletions {
     const QUEUE: Queue = Queue::Deletions;
     const TABLE: &'static str = "deletions";
     const SUBJECT: &'static str = "customer_id";
+}
 
+impl Work for Deletions {
     /// The cascade: everything the customer owns is soft-deleted, then the customer.
     async fn perform(tx: &mut Tx, row: &Claimed, now: DateTime<Utc>) -> StoreResult<()> {
         cascade(tx, &row.account, &row.subject, now).await

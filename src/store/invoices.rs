@@ -14,6 +14,7 @@ use super::rows::{
     in_clause, page_of, InvoiceRow, Page, PageRequest, StoredLineItem, INVOICE_COLUMNS,
     INVOICE_FROM,
 };
+use super::webhooks::NewEvent;
 use super::{new_id, CustomerRef, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone)]
@@ -45,14 +46,19 @@ pub struct NewInvoice {
 }
 
 /// The status changes Orb exposes as POST actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InvoiceTransition {
     /// draft → issued
     Issue,
     /// issued → void
     Void,
-    /// issued or synced → paid, on the given date
-    MarkPaid { payment_received: DateTime<Utc> },
+    /// issued or synced → paid, on the given date (`external_id` and `notes` are carried by
+    /// the `invoice.manually_marked_as_paid` event)
+    MarkPaid {
+        payment_received: DateTime<Utc>,
+        external_id: Option<String>,
+        notes: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -74,7 +80,15 @@ impl Store {
     ) -> StoreResult<Invoice> {
         let mut tx = self.begin().await?;
         let invoice = insert_invoice(&mut tx, account, new, now).await?;
+        // Created with `will_auto_issue`, it is issued at once, as Orb announces.
+        let queued = if invoice.status == InvoiceStatus::Issued {
+            self.emit(&mut tx, account, NewEvent::invoice_issued(&invoice), now)
+                .await?
+        } else {
+            0
+        };
         tx.commit().await?;
+        self.queued_deliveries(queued);
         Ok(invoice)
     }
 
@@ -151,17 +165,17 @@ impl Store {
         .ok_or_else(|| StoreError::not_found(KIND, id))?;
         refuse_if_deleting(&customer)?;
         let from = invoice.status;
-        let (to, column, at) = match transition {
+        let (to, column, at) = match &transition {
             InvoiceTransition::Issue if from == InvoiceStatus::Draft => {
                 (InvoiceStatus::Issued, "issued_at", now)
             }
             InvoiceTransition::Void if from == InvoiceStatus::Issued => {
                 (InvoiceStatus::Void, "voided_at", now)
             }
-            InvoiceTransition::MarkPaid { payment_received }
-                if matches!(from, InvoiceStatus::Issued | InvoiceStatus::Synced) =>
-            {
-                (InvoiceStatus::Paid, "paid_at", payment_received)
+            InvoiceTransition::MarkPaid {
+                payment_received, ..
+            } if matches!(from, InvoiceStatus::Issued | InvoiceStatus::Synced) => {
+                (InvoiceStatus::Paid, "paid_at", *payment_received)
             }
             _ => {
                 let action = match transition {
@@ -191,7 +205,18 @@ impl Store {
                 .rows_affected()
         });
         let invoice = fetch_invoice(&mut tx, account, id, false).await?;
+        let event = match transition {
+            InvoiceTransition::Issue => NewEvent::invoice_issued(&invoice),
+            InvoiceTransition::Void => NewEvent::invoice_voided(&invoice),
+            InvoiceTransition::MarkPaid {
+                payment_received,
+                external_id,
+                notes,
+            } => NewEvent::invoice_marked_paid(&invoice, payment_received, external_id, notes),
+        };
+        let queued = self.emit(&mut tx, account, event, now).await?;
         tx.commit().await?;
+        self.queued_deliveries(queued);
         Ok(invoice)
     }
 }

@@ -4,7 +4,8 @@
 //! The domain API ([`Store`]) is written once, in one module per concern: [`customers`],
 //! [`invoices`], [`subscriptions`], [`deletion`] (the DELETE, the queue of deletions and the
 //! cascade), [`queue`] (the claim, backoff and retry every queue of due work shares),
-//! [`control`] (settings, idempotency keys, reset) and [`fixtures`]. Their SQL is the dialect
+//! [`control`] (settings, idempotency keys, reset), [`fixtures`] and [`webhooks`] (endpoints, the
+//! outbox of events and the queue of their deliveries). Their SQL is the dialect
 //! both databases share. Where the two databases differ, [`backend`] lists each difference by
 //! name and dispatches to [`postgres`] or [`sqlite`]; nothing else matches on the backend. One
 //! implementation keeps the two stores from drifting apart: a rule fixed for one is fixed for
@@ -24,6 +25,7 @@ mod invoices;
 mod queue;
 mod rows;
 mod subscriptions;
+mod webhooks;
 
 pub use backend::{abandonable, Backend};
 pub use control::{AccountSettings, KeyClaim, IDEMPOTENCY_TTL};
@@ -34,6 +36,11 @@ pub use invoices::{InvoiceFilter, InvoiceTransition, NewInvoice, NewLineItem};
 pub use queue::{backoff, Queue, Ran, Turn, MAX_BACKOFF};
 pub use rows::{Page, PageRequest};
 pub use subscriptions::{CancelOption, NewSubscription, SubscriptionFilter};
+pub use webhooks::{
+    AttemptOutcome, ClaimedDelivery, ConfiguredEndpoint, Courier, DeliveryAttempt, Endpoint,
+    EndpointPatch, Event, NewEndpoint, PayloadStyle, Properties, RetryPolicy, Subject,
+    MAX_ENDPOINTS,
+};
 
 use std::time::Duration;
 
@@ -87,6 +94,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// The webhook outbox's in-process state ([`webhooks`]).
+    outbox: std::sync::Arc<webhooks::Outbox>,
 }
 
 /// Connection settings common to both backends.
@@ -127,7 +136,10 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            outbox: Default::default(),
+        })
     }
 
     /// Whether the database answers a trivial query.

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 /// Key-value metadata, as Orb stores it on every resource.
 pub type Metadata = BTreeMap<String, String>;
 
 /// Where a customer is in its life. Orb shows only the first two through its API; `Deleted`
 /// customers answer 404 but stay in the store (soft deletion).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CustomerState {
     Active,
     /// `DELETE` committed; the cascade has not yet run.
@@ -20,7 +21,7 @@ pub enum CustomerState {
     Deleted,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
     pub id: String,
     pub external_customer_id: Option<String>,
@@ -34,7 +35,7 @@ pub struct Customer {
     pub state: CustomerState,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InvoiceStatus {
     Draft,
     Issued,
@@ -76,7 +77,7 @@ impl InvoiceStatus {
 }
 
 /// One line of a one-off invoice: `quantity` units at `unit_amount` each (Orb's `unit` model).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LineItem {
     pub id: String,
     pub name: String,
@@ -93,7 +94,7 @@ impl LineItem {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Invoice {
     pub id: String,
     pub customer_id: String,
@@ -124,7 +125,7 @@ impl Invoice {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SubscriptionStatus {
     Active,
     Ended,
@@ -147,7 +148,7 @@ impl SubscriptionStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subscription {
     pub id: String,
     pub customer_id: String,

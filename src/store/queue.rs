@@ -9,6 +9,11 @@
 //!
 //! Deletions are the first queue ([`super::deletion`]). Another kind of due work is a table with
 //! the same queue columns, a [`Work`] that performs one row, and a [`Queue`] variant.
+//!
+//! Webhook deliveries ([`super::webhooks`]) are the second, with one difference: their work is
+//! an HTTP call, which must not hold a transaction open. They are claimed with a lease instead
+//! of inside a transaction; they share the look at due rows ([`QueueTable`]), the backoff
+//! ([`backoff_from`]) and the runner's interface ([`Store::run_queue`]).
 
 use std::future::Future;
 use std::time::Duration;
@@ -23,14 +28,17 @@ use super::{Store, StoreResult};
 pub enum Queue {
     /// Customers whose deletion was accepted, waiting for their cascade.
     Deletions,
+    /// Webhook events waiting for their delivery to an endpoint.
+    Webhooks,
 }
 
 impl Queue {
-    pub const ALL: [Queue; 1] = [Queue::Deletions];
+    pub const ALL: [Queue; 2] = [Queue::Deletions, Queue::Webhooks];
 
     pub fn name(self) -> &'static str {
         match self {
             Queue::Deletions => "deletions",
+            Queue::Webhooks => "webhooks",
         }
     }
 }
@@ -40,9 +48,14 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 /// 1 s, 2 s, 4 s, … after the n-th failed attempt, capped at [`MAX_BACKOFF`].
 pub fn backoff(attempts: i32) -> chrono::Duration {
-    let exponent = attempts.clamp(1, 20) - 1;
-    let seconds = (1u64 << exponent).min(MAX_BACKOFF.as_secs());
-    chrono::Duration::seconds(seconds as i64)
+    backoff_from(Duration::from_secs(1), MAX_BACKOFF, attempts)
+}
+
+/// `base`, 2 × `base`, 4 × `base`, … after the n-th failed attempt, capped at `cap`.
+pub fn backoff_from(base: Duration, cap: Duration, attempts: i32) -> chrono::Duration {
+    let exponent = (attempts.clamp(1, 31) - 1) as u32;
+    let wait = base.saturating_mul(1u32 << exponent).min(cap);
+    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
 }
 
 /// A claimed row: which account it belongs to and what it is about.
@@ -55,14 +68,20 @@ pub(crate) struct Claimed {
     attempts: i32,
 }
 
-/// One kind of due work. Its table has the queue columns: `pk`, `account`, `state`
-/// (`pending` or `completed`), `due_at`, `attempts`, `last_error`, `completed_at`.
-pub(crate) trait Work {
+/// A table of due work. It has the queue columns: `pk`, `account`, `state` (`pending`, then
+/// `completed` or another final state), `due_at`, `attempts`, `last_error`, `completed_at`.
+pub(crate) trait QueueTable {
     const QUEUE: Queue;
     /// The queue table.
     const TABLE: &'static str;
     /// The column that names a row's subject.
     const SUBJECT: &'static str;
+    /// When a pending row counts as outstanding (due, or being worked on), with `$1` = now.
+    const OUTSTANDING: &'static str = "due_at <= $1";
+}
+
+/// One kind of due work that is done inside the transaction that claims it.
+pub(crate) trait Work: QueueTable {
     /// Does the work of one claimed row, inside the claiming transaction. The row is
     /// completed by the caller in the same transaction.
     fn perform(
@@ -256,17 +275,18 @@ impl Store {
         })
     }
 
-    /// How many pending rows of `W`'s queue are due at `now` (for one account, or all),
-    /// including any that another transaction has claimed but not yet committed.
-    pub(crate) async fn due_count<W: Work>(
+    /// How many pending rows of `W`'s queue are outstanding at `now` (for one account, or
+    /// all): due, including any that another transaction has claimed but not yet committed.
+    pub(crate) async fn due_count<W: QueueTable>(
         &self,
         now: DateTime<Utc>,
         account: Option<&str>,
     ) -> StoreResult<i64> {
         let sql = format!(
-            "SELECT COUNT(*) FROM {} WHERE state = 'pending' AND due_at <= $1 \
+            "SELECT COUNT(*) FROM {} WHERE state = 'pending' AND {} \
              AND ($2 IS NULL OR account = $2)",
-            W::TABLE
+            W::TABLE,
+            W::OUTSTANDING
         );
         let count = on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>(&sql)
@@ -279,7 +299,7 @@ impl Store {
     }
 
     /// When the next pending row of `W`'s queue falls due, if any is pending.
-    pub(crate) async fn next_due_at<W: Work>(&self) -> StoreResult<Option<DateTime<Utc>>> {
+    pub(crate) async fn next_due_at<W: QueueTable>(&self) -> StoreResult<Option<DateTime<Utc>>> {
         let sql = format!(
             "SELECT MIN(due_at) FROM {} WHERE state = 'pending'",
             W::TABLE
@@ -305,6 +325,7 @@ impl Store {
                 self.run_due::<super::deletion::Deletions>(now, account, max)
                     .await
             }
+            Queue::Webhooks => self.run_deliveries(now, account, max).await,
         }
     }
 
@@ -320,6 +341,10 @@ impl Store {
                 self.due_count::<super::deletion::Deletions>(now, account)
                     .await
             }
+            Queue::Webhooks => {
+                self.due_count::<super::webhooks::Deliveries>(now, account)
+                    .await
+            }
         }
     }
 
@@ -327,6 +352,7 @@ impl Store {
     pub async fn queue_next_due(&self, queue: Queue) -> StoreResult<Option<DateTime<Utc>>> {
         match queue {
             Queue::Deletions => self.next_due_at::<super::deletion::Deletions>().await,
+            Queue::Webhooks => self.next_due_at::<super::webhooks::Deliveries>().await,
         }
     }
 }

@@ -11,6 +11,7 @@ use super::rows::{
     in_clause, page_of, CustomerRow, Page, PageRequest, SubscriptionRow, CUSTOMER_COLUMNS,
     SUBSCRIPTION_COLUMNS,
 };
+use super::webhooks::NewEvent;
 use super::{new_id, CustomerRef, Store, StoreError, StoreResult};
 
 /// What `POST /subscriptions` asks for, already validated.
@@ -61,9 +62,30 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<(Subscription, Customer)> {
         let mut tx = self.begin().await?;
-        let created = insert_subscription(&mut tx, account, new, now).await?;
+        let (subscription, customer) = insert_subscription(&mut tx, account, new, now).await?;
+        let mut queued = self
+            .emit(
+                &mut tx,
+                account,
+                NewEvent::subscription("subscription.created", &subscription, &customer),
+                now,
+            )
+            .await?;
+        // One that starts now is active at once; an upcoming one starts later (README,
+        // "Testing webhook handlers": orb-mock has no clock to start it yet).
+        if subscription.status == SubscriptionStatus::Active {
+            queued += self
+                .emit(
+                    &mut tx,
+                    account,
+                    NewEvent::subscription("subscription.started", &subscription, &customer),
+                    now,
+                )
+                .await?;
+        }
         tx.commit().await?;
-        Ok(created)
+        self.queued_deliveries(queued);
+        Ok((subscription, customer))
     }
 
     /// A subscription that is not soft-deleted, with its customer as embedded in Orb's object.
@@ -203,8 +225,16 @@ impl Store {
                 .fetch_one(c)
                 .await?
         });
+        let subscription = row.into_domain()?;
+        let event = if subscription.status == SubscriptionStatus::Ended {
+            NewEvent::subscription("subscription.ended", &subscription, &customer)
+        } else {
+            NewEvent::cancellation_scheduled(&subscription, &customer, end)
+        };
+        let queued = self.emit(&mut tx, account, event, now).await?;
         tx.commit().await?;
-        Ok((row.into_domain()?, customer))
+        self.queued_deliveries(queued);
+        Ok((subscription, customer))
     }
 
     /// The customer that owns a readable resource, whatever its deletion state.

@@ -26,6 +26,8 @@ pub fn test_config(database_url: &str) -> Config {
     config.database_url = database_url.to_owned();
     config.deletion_delay = DELAY;
     config.api_keys = Vec::new();
+    // Webhook retries at once, so that a flush sees a failing receiver's retries.
+    config.webhook_retry_base = Duration::from_millis(1);
     config
 }
 

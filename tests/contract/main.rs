@@ -19,3 +19,4 @@ mod invoices;
 mod openapi;
 mod spec;
 mod subscriptions;
+mod webhooks;

@@ -299,23 +299,39 @@ impl Faults {
 }
 
 /// The status a `Prefer: code=NNN` header asks for, if any (`Prefer: code=429, dynamic=true`).
-pub fn preferred_code(headers: &HeaderMap) -> Option<Result<ErrorKind, ApiError>> {
+/// What `Prefer: code=NNN` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preferred {
+    /// A documented Orb error, answered with its body; nothing changes.
+    Error(ErrorKind),
+    /// A success status: only an answer generated from `--spec` can be forced to one (the
+    /// status the operation documents).
+    Success(u16),
+}
+
+/// Marks a request whose `Prefer` asks for a success status, for the `--spec` layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreferredSuccess(pub u16);
+
+pub fn preferred_code(headers: &HeaderMap) -> Option<Result<Preferred, ApiError>> {
     let value = headers.get("prefer")?.to_str().ok()?;
     let code = value
         .split([',', ';'])
         .map(str::trim)
         .find_map(|pref| pref.strip_prefix("code="))?;
-    let kind = code
-        .trim()
-        .parse::<u16>()
-        .ok()
+    let status = code.trim().parse::<u16>().ok();
+    if let Some(status) = status.filter(|status| (200..300).contains(status)) {
+        return Some(Ok(Preferred::Success(status)));
+    }
+    let kind = status
         .filter(|status| (400..600).contains(status))
         .and_then(ErrorKind::for_status);
-    Some(kind.ok_or_else(|| {
+    Some(kind.map(Preferred::Error).ok_or_else(|| {
         ApiError::invalid(
             "Prefer",
             format!(
-                "code={code} is not a documented Orb error status (one of {:?})",
+                "code={code} is not a documented Orb error status (one of {:?}), nor a success \
+                 status of a route answered from --spec",
                 ErrorKind::documented_statuses()
             ),
         )
@@ -342,7 +358,12 @@ mod tests {
         headers.insert("prefer", "code=429, dynamic=true".parse().unwrap());
         assert_eq!(
             preferred_code(&headers).unwrap().unwrap(),
-            ErrorKind::TooManyRequests
+            Preferred::Error(ErrorKind::TooManyRequests)
+        );
+        headers.insert("prefer", "code=201".parse().unwrap());
+        assert_eq!(
+            preferred_code(&headers).unwrap().unwrap(),
+            Preferred::Success(201)
         );
         headers.insert("prefer", "code=418".parse().unwrap());
         assert!(preferred_code(&headers).unwrap().is_err());

@@ -7,6 +7,7 @@
 pub mod faults;
 pub mod fixtures;
 pub mod journal;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
@@ -102,6 +103,7 @@ pub fn router() -> Router<AppState> {
             post(add_fault).get(list_faults).delete(clear_faults),
         )
         .route("/_mock/faults/{id}", delete(remove_fault))
+        .merge(webhooks::router())
 }
 
 #[derive(Serialize)]

@@ -1,4 +1,5 @@
-//! The JSON objects orb-mock sends: Orb's response shapes, built from the store's domain types.
+//! The JSON objects orb-mock sends: Orb's response shapes and webhook event bodies, built from the
+//! store's domain types.
 //!
 //! This module owns the wire format of every resource body (customers, invoices, subscriptions,
 //! list pages) and the formatting rules they share: timestamps, money strings and the fields
@@ -7,6 +8,7 @@
 //! down. Handlers serialise these types and nothing else.
 
 mod customer;
+mod event;
 mod invoice;
 mod page;
 mod subscription;
@@ -15,6 +17,7 @@ mod subscription;
 mod tests;
 
 pub use customer::{CustomerHierarchyObject, CustomerObject, DeletedCustomerObject};
+pub use event::event_body;
 pub use invoice::{
     BillingCycleConfigurationObject, InvoiceAutoCollectionObject, InvoiceLineItemObject,
     InvoiceObject, InvoiceSource, ItemSlimObject, SubscriptionMinifiedObject, UnitConfigObject,
