@@ -14,7 +14,7 @@ use orb_mock::config::Config;
 use orb_mock::server::{App, Worker};
 use serde_json::{json, Value};
 
-use crate::common::{test_config, Kind, TestApp, TestDatabase};
+use crate::common::{listed_ids, test_config, Kind, TestApp, TestDatabase};
 use crate::on_both_stores;
 
 /// Orb's document, or `None` (loudly) when it is missing and `ORB_MOCK_SKIP_OPENAPI=1`.
@@ -407,6 +407,62 @@ async fn prefer_and_fault_rules_apply_to_spec_routes(app: &TestApp) {
     response.assert_error(500, "500-internal-server-error");
     let unaffected = app.get("/items/item_1").await;
     assert_eq!(unaffected.status, StatusCode::OK);
+}
+
+with_orb_spec!(prefer_a_success_status_forces_the_documents_answer_on_a_spec_route_only);
+/// `Prefer: code=2xx` (the header Prism users know) forces the operation's documented success
+/// on a spec route, even past a fault rule; another 2xx, or any 2xx on a modelled route, is a
+/// 400 naming `Prefer`, and the modelled route changes nothing.
+async fn prefer_a_success_status_forces_the_documents_answer_on_a_spec_route_only(app: &TestApp) {
+    app.post("/_mock/faults", json!({"path": "/plans/*", "status": 500}))
+        .await
+        .created();
+    let forced = app
+        .call_with(
+            Method::GET,
+            "/plans/plan_9",
+            &[("prefer", "code=200")],
+            None,
+        )
+        .await;
+    assert_eq!(forced.status, StatusCode::OK, "{}", forced.text());
+    assert_eq!(forced.header("x-orb-mock-source"), Some("spec"));
+    assert_eq!(forced.json()["id"], "plan_9");
+    let other = app
+        .call_with(
+            Method::GET,
+            "/plans/plan_9",
+            &[("prefer", "code=201")],
+            None,
+        )
+        .await;
+    let body = other.assert_validation(&["Prefer"]);
+    assert!(body["detail"].as_str().unwrap().contains("200"), "{body}");
+    let modelled = app
+        .call_with(
+            Method::POST,
+            "/customers",
+            &[("prefer", "code=201")],
+            Some(json!({"name": "P", "email": "p@example.com"})),
+        )
+        .await;
+    modelled.assert_validation(&["Prefer"]);
+    assert!(
+        listed_ids(app, "/customers").await.is_empty(),
+        "nothing created"
+    );
+}
+
+on_both_stores!(without_a_spec_a_success_status_in_prefer_is_refused);
+async fn without_a_spec_a_success_status_in_prefer_is_refused(app: &TestApp) {
+    let response = app
+        .call_with(Method::GET, "/customers", &[("prefer", "code=200")], None)
+        .await;
+    let body = response.assert_validation(&["Prefer"]);
+    assert!(
+        body["detail"].as_str().unwrap().contains("--spec"),
+        "{body}"
+    );
 }
 
 with_orb_spec!(the_source_header_and_the_journal_say_who_answered);
