@@ -37,6 +37,8 @@ impl Received {
 struct Inner {
     received: Vec<Received>,
     script: VecDeque<u16>,
+    /// Answer every delivery with this status (after the script), instead of 200.
+    otherwise: Option<u16>,
 }
 
 #[derive(Clone)]
@@ -72,6 +74,19 @@ impl Receiver {
         self.inner.lock().unwrap().script.extend(statuses);
     }
 
+    /// Every later delivery gets `status` (`None`: 200 again), once the script is done.
+    pub fn answer_all(&self, status: Option<u16>) {
+        self.inner.lock().unwrap().otherwise = status;
+    }
+
+    /// The ids of every event received, in arrival order.
+    pub fn event_ids(&self) -> Vec<String> {
+        self.bodies()
+            .iter()
+            .map(|body| body["id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.inner.lock().unwrap().received.clone()
     }
@@ -97,6 +112,6 @@ async fn receive(
 ) -> StatusCode {
     let mut inner = inner.lock().unwrap();
     inner.received.push(Received { headers, body });
-    let status = inner.script.pop_front().unwrap_or(200);
+    let status = inner.script.pop_front().or(inner.otherwise).unwrap_or(200);
     StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
 }

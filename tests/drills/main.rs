@@ -15,3 +15,4 @@ mod first_hour;
 mod hostile;
 mod postgres;
 mod shutdown;
+mod webhooks;
