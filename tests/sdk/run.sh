@@ -29,8 +29,10 @@ STORES="${SDK_STORES:-both}"
 PG_BASE="${ORB_MOCK_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres}"
 WORK="$ROOT/target/sdk"
 VENV="$WORK/venv"
-# One account per test: the suites take keys from this list in order, never twice.
-KEY_COUNT=64
+# One account per test: the suites take keys from this list in order, never twice. The Node test
+# files run in processes of their own, so each takes keys from its own block of the list
+# (helpers.mjs): 128 leaves each of the three files 42.
+KEY_COUNT=128
 
 section() { printf '\n==================== %s ====================\n' "$*"; }
 die() { printf 'tests/sdk: %s\n' "$*" >&2; exit 1; }
@@ -112,12 +114,14 @@ run_store() {
   log="$WORK/orb-mock-$name.log"
   section "store: $name — starting orb-mock on 127.0.0.1:$port (log: ${log#"$ROOT"/})"
   # A long deletion delay: cascades run only when a test asks (POST /_mock/deletions/complete),
-  # so "being deleted" is observable for as long as a test needs.
+  # so "being deleted" is observable for as long as a test needs. A 10ms webhook retry base:
+  # a flush (POST /_mock/webhooks/flush) then sees a failing receiver's retries.
   RUST_LOG="${RUST_LOG:-orb_mock=info,tower_http=warn}" "$BIN" \
     --listen "127.0.0.1:$port" \
     --database-url "$db_url" \
     --api-keys "$KEYS_PY,$KEYS_NODE" \
     --deletion-delay 1h \
+    --webhook-retry-base 10ms \
     "${SPEC_ARGS[@]}" \
     >"$log" 2>&1 &
   SERVER_PID=$!

@@ -5,10 +5,24 @@
 //   ORB_MOCK_SDK_KEYS  comma-separated API keys the server accepts, one fresh account per test
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Orb from 'orb-billing';
 
 export const BASE_URL = (process.env.ORB_MOCK_URL ?? 'http://127.0.0.1:4010').replace(/\/+$/, '');
 const KEYS = (process.env.ORB_MOCK_SDK_KEYS ?? '').split(',').filter(Boolean);
+
+// `node --test` runs each test file in a process of its own, with its own copy of this module, so
+// a counter here alone would hand the same keys to every file, and their tests would share
+// accounts. Each file therefore takes keys from its own block: the list split evenly between the
+// test files, in name order. (Run any other way, the whole list is this process's.)
+const TEST_FILES = readdirSync(dirname(fileURLToPath(import.meta.url)))
+  .filter((name) => name.endsWith('.test.mjs'))
+  .sort();
+const FILE_INDEX = TEST_FILES.indexOf(basename(process.argv[1] ?? ''));
+const BLOCK = Math.floor(KEYS.length / TEST_FILES.length);
+const FILE_KEYS = FILE_INDEX < 0 ? KEYS : KEYS.slice(FILE_INDEX * BLOCK, (FILE_INDEX + 1) * BLOCK);
 let nextKey = 0;
 
 // A key the server was not started with (run.sh passes --api-keys).
@@ -16,10 +30,13 @@ export const BAD_KEY = 'sk_test_sdk_not_a_key';
 
 /** A fresh account: an API key no other test in this run has used. */
 export function freshKey() {
-  if (nextKey >= KEYS.length) {
-    throw new Error(`ORB_MOCK_SDK_KEYS ran out (${KEYS.length} keys); start orb-mock with more keys (run.sh)`);
+  if (nextKey >= FILE_KEYS.length) {
+    throw new Error(
+      `ORB_MOCK_SDK_KEYS ran out (${FILE_KEYS.length} keys for this file, ${KEYS.length} in all); ` +
+        'start orb-mock with more keys (KEY_COUNT in run.sh)',
+    );
   }
-  return KEYS[nextKey++];
+  return FILE_KEYS[nextKey++];
 }
 
 export function makeClient(apiKey, { maxRetries = 0 } = {}) {
