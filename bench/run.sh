@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The benchmark: orb-mock on three stores against Prism, Steady and the limits, side by
-# side in one run on one machine. See BENCHMARKS.md for the method. Usage:
+# The benchmark: orb-mock on three stores (and with --spec) against Prism, Steady and the
+# limits, side by side in one run on one machine. See BENCHMARKS.md for the method. Usage:
 #
-#   bash bench/run.sh                          # the full run (about 20 minutes on 2 cores)
+#   bash bench/run.sh                          # the full run (about 25-35 minutes on 2 cores)
 #   SCALE=0.1 RUNS=3 DURATION=3 bash bench/run.sh   # a quick check of the instrument
 #
 # Knobs (environment):
@@ -10,14 +10,16 @@
 #   STARTUP_RUNS=$RUNS   start-up runs per target (PRISM_STARTUP_RUNS=3: Prism takes ~30-60 s each)
 #   CASCADE_RUNS=3       cascade-drain runs per store (each seeds 10,000 x 11 rows afresh)
 #   SCALE=1              multiplies every data size (20,000 GET ids, 20,000 DELETEs per run,
-#                        10,000 cascades, 10,000 vs 1,000,000 growth)
+#                        10,000 cascades, 10,000 vs 1,000,000 growth, 2,000 webhook events)
 #   DURATION=5           seconds per wrk run (a DELETE run also ends when its ids run out)
 #   WARMUP=2             seconds of GET load before a target's measured runs
-#   TARGETS="sqlite-mem sqlite-file pg prism steady limit"
-#   SKIP=""              any of: cascade growth journal pgbench (to leave a part out)
+#   TARGETS="sqlite-mem sqlite-file pg spec prism steady limit"
+#                        (spec: orb-mock on SQLite memory with --spec "$SPEC")
+#   SKIP=""              any of: cascade growth journal pgbench webhooks (to leave a part out)
 #   GROWTH_STORES="sqlite-mem sqlite-file pg"
+#   WEBHOOK_STORES="sqlite-mem sqlite-file pg"   stores the webhook delivery row runs on
 #   PG_URL=postgres://postgres@127.0.0.1:5432   databases orbbench_* are created and dropped
-#   SPEC=$ORB_OPENAPI    Orb's OpenAPI document, for the peers (default: ../shared/orb-openapi/orb-openapi-4.69.0.json)
+#   SPEC=$ORB_OPENAPI    Orb's OpenAPI document, for the peers and --spec (default: ../shared/orb-openapi/orb-openapi-4.69.0.json)
 #   BASE_PORT=4710       ports BASE_PORT..BASE_PORT+3 must be free
 #   KEEP_WORK=1          keep the scratch directory (logs, raw results)
 #   BUILD=0              use the binaries already built (development of the script only)
@@ -36,9 +38,10 @@ CASCADE_RUNS=${CASCADE_RUNS:-3}
 SCALE=${SCALE:-1}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-2}
-TARGETS=${TARGETS:-"sqlite-mem sqlite-file pg prism steady limit"}
+TARGETS=${TARGETS:-"sqlite-mem sqlite-file pg spec prism steady limit"}
 SKIP=${SKIP:-}
 GROWTH_STORES=${GROWTH_STORES:-"sqlite-mem sqlite-file pg"}
+WEBHOOK_STORES=${WEBHOOK_STORES:-"sqlite-mem sqlite-file pg"}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 SPEC=${SPEC:-${ORB_OPENAPI:-$ROOT/../shared/orb-openapi/orb-openapi-4.69.0.json}}
 BASE_PORT=${BASE_PORT:-4710}
@@ -55,6 +58,7 @@ CASCADE_N=$(scaled 10000)
 GROWTH_SMALL=$(scaled 10000)
 GROWTH_BIG=$(scaled 1000000)
 GROWTH_DEL=$(( $(scaled 1000) < GROWTH_SMALL / RUNS ? $(scaled 1000) : GROWTH_SMALL / RUNS ))
+HOOK_N=$(scaled 2000)
 
 ORB_BIN=$ROOT/target/release/orb-mock
 LIMIT_BIN=$ROOT/target/bench-limit/release/bench-limit
@@ -171,15 +175,18 @@ drop_pg_db() { psql_admin -qc "DROP DATABASE IF EXISTS $1" >/dev/null; }
 ORB_DELAY=1h
 
 # server_cmd TARGET [orb-mock flags...]: sets CMD (an array), URL, HEALTH and ANY for a fresh
-# instance: a new in-memory store, a new SQLite file, or a new PostgreSQL database.
+# instance: a new in-memory store, a new SQLite file, or a new PostgreSQL database. The spec
+# target is orb-mock on a new in-memory store, answering the routes it does not model from Orb's
+# document (--spec).
 server_cmd() {
   local target=$1; shift
   ANY=""
   case $target in
-    sqlite-mem|sqlite-file|pg)
+    sqlite-mem|sqlite-file|pg|spec)
       local db
+      if [ "$target" = spec ]; then set -- --spec "$SPEC" "$@"; fi
       case $target in
-        sqlite-mem) db="sqlite::memory:" ;;
+        sqlite-mem|spec) db="sqlite::memory:" ;;
         sqlite-file)
           rm -f "$WORK"/orb.db*
           db="sqlite://$WORK/orb.db" ;;
@@ -327,8 +334,26 @@ seed() {  # seed PREFIX COUNT [--owned]: prints seconds
 }
 
 is_orb() { [[ $1 == sqlite-mem || $1 == sqlite-file || $1 == pg ]]; }
+# Targets that answer GET /plans/{id} from Orb's document: orb-mock with --spec and the peers.
+serves_spec() { [[ $1 == spec || $1 == prism || $1 == steady ]]; }
 
-# The HTTP workloads on one target: start-up, RSS, GET, DELETE, POST.
+# The plan row: GET /plans/plan_bench, a body generated from Orb's document (fixed path), after
+# one request alone (Prism prepares a route's generator at its first request, which takes it
+# seconds) and a WARMUP of the same load.
+plan_runs() {
+  local target=$1
+  log "$target: GET /plans/{id} x$RUNS (${DURATION}s each)"
+  curl -sf -o /dev/null -m 300 -H "Authorization: Bearer $BENCH_KEY" "$URL/plans/plan_bench" ||
+    die "$target: GET /plans/plan_bench did not answer 2xx"
+  wrk_run plan.lua "$WARMUP" >/dev/null
+  for run in $(seq 1 "$RUNS"); do
+    measure "$target" plan "$run" wrk_run plan.lua "$DURATION"
+  done
+}
+
+# The HTTP workloads on one target: start-up, RSS, GET, DELETE, POST, PUT, and the plan row on
+# the targets that serve Orb's document. The spec target runs start-up, RSS and the plan row
+# only (its modelled routes are sqlite-mem's).
 http_workloads() {
   local target=$1 startup_runs=$STARTUP_RUNS
   if [ "$target" = prism ]; then startup_runs=$PRISM_STARTUP_RUNS; fi
@@ -339,6 +364,14 @@ http_workloads() {
   sleep 1
   local idle
   idle=$(rss "$PID")
+  if [ "$target" = spec ]; then
+    plan_runs "$target"
+    local load
+    load=$(rss "$PID")
+    record "$target" rss 1 "{\"idle_kb\":${idle% *},\"load_kb\":${load% *},\"hwm_kb\":${load#* }}"
+    stop
+    return 0
+  fi
   if is_orb "$target"; then
     log "$target: seeding $GET_N + $((RUNS * DEL_N)) customers"
     local s1 s2
@@ -346,7 +379,7 @@ http_workloads() {
     s2=$(seed bdel_ $((RUNS * DEL_N)))
     record "$target" seed 1 "{\"seed_s\":$(python3 -c "print($s1 + $s2)"),\"customers\":$((GET_N + RUNS * DEL_N))}"
   fi
-  log "$target: GET x$RUNS, DELETE x$RUNS, POST x$RUNS (${DURATION}s each)"
+  log "$target: GET x$RUNS, DELETE x$RUNS, POST x$RUNS, PUT x$RUNS (${DURATION}s each)"
   wrk_run get.lua "$WARMUP" BENCH_N="$GET_N" >/dev/null
   for run in $(seq 1 "$RUNS"); do
     measure "$target" get "$run" wrk_run get.lua "$DURATION" BENCH_N="$GET_N"
@@ -359,6 +392,11 @@ http_workloads() {
   for run in $(seq 1 "$RUNS"); do
     measure "$target" post "$run" wrk_run post.lua "$DURATION"
   done
+  # PUT edits the GET row's customers (the DELETE row deleted others), a new name each time.
+  for run in $(seq 1 "$RUNS"); do
+    measure "$target" put "$run" wrk_run put.lua "$DURATION" BENCH_N="$GET_N"
+  done
+  if serves_spec "$target"; then plan_runs "$target"; fi
   local load
   load=$(rss "$PID")
   record "$target" rss 1 "{\"idle_kb\":${idle% *},\"load_kb\":${load% *},\"hwm_kb\":${load#* }}"
@@ -538,14 +576,44 @@ growth() {
   done
 }
 
+# The webhook delivery row: a fresh orb-mock per run with one endpoint at the limit binary (the
+# receiver, which counts); HOOK_N customers created as fast as 16 clients can, each emitting one
+# customer.created; from the first POST until the receiver has counted HOOK_N deliveries.
+webhook_delivery() {
+  local target=$1
+  log "$target: webhook delivery x$RUNS ($HOOK_N customer.created events to a local receiver)"
+  local receiver=http://127.0.0.1:$PORT_LIMIT
+  local pidfile=$WORK/pid.receiver
+  python3 "$BENCH/lib/startup.py" --keep "$pidfile" --timeout 60 --log "$WORK/receiver.log" \
+    "$receiver/health" -- "$LIMIT_BIN" "127.0.0.1:$PORT_LIMIT" >/dev/null
+  local receiver_pid
+  receiver_pid=$(cat "$pidfile")
+  echo "$receiver_pid" >>"$WORK/pids"
+  for run in $(seq 1 "$RUNS"); do
+    start "$target"
+    measure "$target" webhooks "$run" python3 "$BENCH/lib/webhooks.py" "$URL" "$receiver" "$HOOK_N"
+    stop
+    if [ "$target" = pg ]; then drop_pg_db "$LAST_DB"; fi
+  done
+  stop_pid "$receiver_pid"
+  wait_port_free "$PORT_LIMIT"
+}
+
 # --- the run -------------------------------------------------------------------------------------
 
-log "scratch: $WORK; sizes: GET $GET_N, DELETE $DEL_N/run, cascade $CASCADE_N, growth $GROWTH_SMALL vs $GROWTH_BIG ($GROWTH_DEL deletes/run)"
+log "scratch: $WORK; sizes: GET $GET_N, DELETE $DEL_N/run, cascade $CASCADE_N, growth $GROWTH_SMALL vs $GROWTH_BIG ($GROWTH_DEL deletes/run), webhooks $HOOK_N/run"
 for target in $TARGETS; do
   if [ "$target" = pg ] && [ "$PG_OK" = 0 ]; then continue; fi
   http_workloads "$target"
 done
 if [ "$PG_OK" = 1 ] && wants pg && ! skipped pgbench; then pgbench_limit; fi
+if ! skipped webhooks; then
+  for target in $WEBHOOK_STORES; do
+    wants "$target" || continue
+    [ "$target" = pg ] && [ "$PG_OK" = 0 ] && continue
+    webhook_delivery "$target"
+  done
+fi
 if ! skipped cascade; then
   for target in sqlite-mem sqlite-file pg; do
     wants "$target" || continue
@@ -583,6 +651,7 @@ json.dump({
   "cascade_runs": $CASCADE_RUNS, "scale": "$SCALE", "duration": $DURATION,
   "threads": $THREADS, "connections": $CONNECTIONS, "get_n": $GET_N, "del_n": $DEL_N,
   "cascade_n": $CASCADE_N, "growth_small": $GROWTH_SMALL, "growth_big": $GROWTH_BIG,
+  "hook_n": $HOOK_N,
 }, open(sys.argv[1], "w"))
 EOF
 mkdir -p "$BENCH/results"

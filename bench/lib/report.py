@@ -15,11 +15,14 @@ TARGETS = [
     ("sqlite-mem", "orb-mock, SQLite memory"),
     ("sqlite-file", "orb-mock, SQLite file"),
     ("pg", "orb-mock, PostgreSQL"),
+    ("spec", "orb-mock --spec"),
     ("prism", "Prism"),
     ("steady", "Steady"),
     ("limit", "limit"),
 ]
 ORB = ["sqlite-mem", "sqlite-file", "pg"]
+# Measured on the spec target only: start-up, RSS and the plan row (see bench/run.sh).
+SPEC_ONLY = ("startup", "rss", "plan")
 
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 meta = json.load(open(sys.argv[2]))
@@ -79,6 +82,8 @@ def http_cell(target, workload, fields=("rps", "p50_ms", "p99_ms")):
 
 def cell(target, workload):
     na = "n/a"
+    if target == "spec" and workload not in SPEC_ONLY:
+        return None
     if workload == "startup":
         v = med(target, "startup", "ms")
         return None if v is None else ms(v)
@@ -100,6 +105,24 @@ def cell(target, workload):
         return http_cell(target, "delete")
     if workload == "post":
         return http_cell(target, "post", ("rps", "p99_ms"))
+    if workload == "put":
+        return http_cell(target, "put", ("rps", "p99_ms"))
+    if workload == "plan":
+        if target in ORB or target == "limit":
+            return na
+        return http_cell(target, "plan")
+    if workload == "webhooks":
+        if target in ("prism", "steady"):
+            return na
+        if target == "limit":
+            return "the receiver (`POST /hooks`)"
+        v = med(target, "webhooks", "per_s")
+        if v is None:
+            return None
+        return (f"{num(v)} events/s ({med(target, 'webhooks', 'seconds'):.2f} s for "
+                f"{num(med(target, 'webhooks', 'events'))}; POSTs at "
+                f"{num(med(target, 'webhooks', 'post_rps'))}/s; last POST → last delivery "
+                f"{med(target, 'webhooks', 'tail_s'):.2f} s)" + errors_note(target, "webhooks"))
     if workload == "cascade":
         if target in ("prism", "steady"):
             return na
@@ -138,6 +161,12 @@ WORKLOADS = [
             f"{meta['connections']} connections"),
     ("delete", "`DELETE /customers/{id}`, each a distinct seeded customer"),
     ("post", "`POST /customers`: req/s, p99"),
+    ("put", f"`PUT /customers/{{id}}` (a new `name`), random ids among {meta['get_n']:,} seeded: "
+            "req/s, p99"),
+    ("plan", "`GET /plans/{id}`, a body generated from Orb's document (one fixed id), "
+             f"{meta['connections']} connections"),
+    ("webhooks", f"webhook delivery: {meta.get('hook_n', 0):,} customers created, each "
+                 "`customer.created` POSTed to a local receiver that answers 200"),
     ("cascade", f"cascade drain: {meta['cascade_n']:,} deleted customers with 5 subscriptions + "
                 "5 invoices each, delay 0"),
     ("growth", f"growth: DELETE p50 with {meta['growth_small']:,} → {meta['growth_big']:,} "
@@ -213,6 +242,24 @@ for store in ("sqlite-mem", "sqlite-file"):
         r = ratio_of(mine, ref)
         target_row(f"{workload.upper()} p99 no worse than Steady's", label, ms(mine), ms(ref),
                    num(r, 2) if r is not None else "–", "≤ 1", None if r is None else r <= 1)
+# orb-mock --spec (SQLite memory) against Steady: start-up, the plan row, peak RSS.
+spec_label = "SQLite memory, `--spec`"
+r = ratio_of(med("spec", "startup", "ms"), steady_start)
+target_row("start-up with `--spec` ≤ 1/2 of Steady's", spec_label, ms(med("spec", "startup", "ms")),
+           ms(steady_start), num(r, 3) if r is not None else "–", "≤ 0.5",
+           None if r is None else r <= 0.5)
+mine, ref = med("spec", "plan", "rps"), med("steady", "plan", "rps")
+r = ratio_of(mine, ref)
+target_row("`GET /plans/{id}` (generated) req/s ≥ Steady's", spec_label, num(mine), num(ref),
+           num(r, 2) if r is not None else "–", "≥ 1", None if r is None else r >= 1)
+mine, ref = med("spec", "plan", "p99_ms"), med("steady", "plan", "p99_ms")
+r = ratio_of(mine, ref)
+target_row("`GET /plans/{id}` (generated) p99 no worse than Steady's", spec_label, ms(mine),
+           ms(ref), num(r, 2) if r is not None else "–", "≤ 1", None if r is None else r <= 1)
+r = ratio_of(med("spec", "rss", "hwm_kb"), steady_hwm)
+target_row("RSS under load (peak) with `--spec` ≤ 1/4 of Steady's", spec_label,
+           mib(med("spec", "rss", "hwm_kb")), mib(steady_hwm),
+           num(r, 3) if r is not None else "–", "≤ 0.25", None if r is None else r <= 0.25)
 mine, ref = med("pg", "delete", "rps"), med("limit", "delete_pgbench", "rps")
 r = ratio_of(mine, ref)
 target_row("DELETE req/s ≥ 70% of pgbench", "PostgreSQL", num(mine), num(ref),
@@ -230,7 +277,7 @@ w("")
 for store in ORB:
     label = dict(TARGETS)[store]
     bits = []
-    for workload in ("get", "delete", "post"):
+    for workload in ("get", "delete", "post", "put"):
         r = ratio_of(med(store, workload, "rps"), med("limit", workload if workload != "delete"
                                                       else "delete_pgbench", "rps"))
         if r is not None and not (workload == "delete" and store != "pg"):
@@ -243,8 +290,36 @@ for store in ORB:
         r = ratio_of(med(store, "get", "rps"), med(peer, "get", "rps"))
         if r is not None:
             bits.append(f"GET {r:.1f}× Prism's req/s")
+    r = ratio_of(med(store, "put", "rps"), med(store, "post", "rps"))
+    if r is not None:
+        bits.append(f"PUT {r:.2f}× its own POST req/s")
     if bits:
         w(f"- {label}: " + "; ".join(bits) + ".")
+bits = []
+for peer, name in (("steady", "Steady's"), ("prism", "Prism's")):
+    r = ratio_of(med("spec", "plan", "rps"), med(peer, "plan", "rps"))
+    if r is not None:
+        bits.append(f"GET /plans/{{id}} {r:.2f}× {name} req/s")
+r = ratio_of(med("spec", "rss", "idle_kb"), med("sqlite-mem", "rss", "idle_kb"))
+if r is not None:
+    bits.append(f"idle RSS {r:.2f}× that of SQLite memory without `--spec`")
+r = ratio_of(med("spec", "startup", "ms"), med("sqlite-mem", "startup", "ms"))
+if r is not None:
+    bits.append(f"start-up {r:.1f}× that without `--spec`")
+if bits:
+    w("- orb-mock --spec: " + "; ".join(bits) + ".")
+hooks = []
+for store in ORB:
+    v = med(store, "webhooks", "per_s")
+    if v is None:
+        continue
+    label = dict(TARGETS)[store].replace("orb-mock, ", "")
+    post = med(store, "post", "rps")
+    vs_post = f", {v / post:.2f}× its POST req/s" if post else ""
+    hooks.append(f"{label} {num(v)} events/s{vs_post}")
+if hooks:
+    w("- Webhook delivery, state change to a 2xx at a local receiver (one event at a time per "
+      "endpoint): " + "; ".join(hooks) + ".")
 r = ratio_of(med("sqlite-mem", "get_nojournal", "rps"), med("sqlite-mem", "get", "rps"))
 if r is not None:
     w(f"- Journal off / on, GET req/s on SQLite memory: {r:.2f}.")
@@ -255,7 +330,7 @@ w("")
 w("| target | workload | runs |")
 w("|---|---|---|")
 FIELDS = ["ms", "rps", "p50_ms", "p99_ms", "non2xx", "socket_errors", "idle_kb", "load_kb",
-          "hwm_kb", "per_s", "seconds", "seed_s"]
+          "hwm_kb", "per_s", "seconds", "events", "post_rps", "tail_s", "received", "seed_s"]
 for (target, workload), items in sorted(runs.items()):
     shown = []
     for item in items:

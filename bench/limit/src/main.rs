@@ -1,10 +1,17 @@
 //! The benchmark's "limit": a minimal axum server answering the benchmarked routes with fixed
 //! bodies and no state, so orb-mock's figures can be read against what HTTP alone costs on the
 //! same machine. Usage: `bench-limit [listen address]` (default 127.0.0.1:4020).
+//!
+//! It is also the webhook row's receiver: `POST /hooks` answers 200 and counts the deliveries,
+//! `GET /hooks/count` answers the count as text.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use axum::{
+    extract::State,
     http::{header, StatusCode},
-    routing::get,
+    routing::{get, post},
     Router,
 };
 
@@ -15,21 +22,41 @@ fn customer() -> ([(header::HeaderName, &'static str); 1], &'static str) {
     ([(header::CONTENT_TYPE, "application/json")], CUSTOMER)
 }
 
+/// Webhook deliveries received since the start.
+type Hooks = Arc<AtomicU64>;
+
 #[tokio::main]
 async fn main() {
     let listen = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:4020".to_owned());
+    let hooks: Hooks = Arc::new(AtomicU64::new(0));
     let app = Router::new()
         .route("/health", get(|| async { r#"{"status":"ok"}"# }))
         .route(
             "/customers/{id}",
-            get(|| async { customer() }).delete(|| async { StatusCode::NO_CONTENT }),
+            get(|| async { customer() })
+                .put(|| async { customer() })
+                .delete(|| async { StatusCode::NO_CONTENT }),
         )
         .route(
             "/customers",
-            axum::routing::post(|| async { (StatusCode::CREATED, customer()) }),
-        );
+            post(|| async { (StatusCode::CREATED, customer()) }),
+        )
+        .route(
+            "/hooks",
+            post(|State(hooks): State<Hooks>, _body: axum::body::Bytes| async move {
+                hooks.fetch_add(1, Ordering::Relaxed);
+                StatusCode::OK
+            }),
+        )
+        .route(
+            "/hooks/count",
+            get(|State(hooks): State<Hooks>| async move {
+                hooks.load(Ordering::Relaxed).to_string()
+            }),
+        )
+        .with_state(hooks);
     let listener = tokio::net::TcpListener::bind(&listen).await.expect("bind");
     axum::serve(listener, app).await.expect("serve");
 }
