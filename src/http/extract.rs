@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -91,6 +91,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
 
     async fn from_request(req: Request, state: &AppState) -> ApiResult<Body<T>> {
         let limit = state.config.max_body_bytes;
+        let method = req.method().clone();
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|matched| matched.as_str().to_owned());
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|rejection| {
@@ -107,8 +112,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
         };
         let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|err| ApiError::invalid("body", format!("is not valid JSON ({err})")))?;
-        if !value.is_object() {
+        let Some(object) = value.as_object() else {
             return Err(ApiError::invalid("body", "must be a JSON object"));
+        };
+        if let Some(route) = &route {
+            super::unhonoured::check_body(&method, route, object)?;
         }
         serde_path_to_error::deserialize(value)
             .map(Body)
@@ -165,7 +173,8 @@ fn known_id(kind: &'static str, id: &str) -> ApiResult<()> {
 }
 
 /// Query-string parameters, decoded once, with Orb's conventions: `key[]=a&key[]=b` (or repeated
-/// `key=…`) for arrays, `created_at[gte]=…` for ranges. Unknown keys are ignored, as by Orb.
+/// `key=…`) for arrays, `created_at[gte]=…` for ranges. Unknown keys are ignored, as by Orb; a
+/// documented one orb-mock does not honour is refused ([`super::unhonoured`]).
 #[derive(Debug, Default)]
 pub struct QueryParams(BTreeMap<String, Vec<String>>);
 
@@ -177,6 +186,13 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
         for (key, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
             let key = key.strip_suffix("[]").unwrap_or(&key).to_owned();
             params.entry(key).or_default().push(value.into_owned());
+        }
+        if let Some(route) = parts.extensions.get::<MatchedPath>() {
+            super::unhonoured::check_query(
+                &parts.method,
+                route.as_str(),
+                params.keys().map(String::as_str),
+            )?;
         }
         Ok(QueryParams(params))
     }
@@ -302,6 +318,11 @@ pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(datetime) = DateTime::parse_from_rfc3339(text) {
         return Some(datetime.with_timezone(&Utc));
     }
+    parse_date(text)
+}
+
+/// A date (`2026-01-05`), as midnight UTC.
+pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
         .map(|date| date.and_time(NaiveTime::MIN).and_utc())

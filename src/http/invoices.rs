@@ -10,11 +10,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiResult;
-use super::extract::{page_body, Account, Body, PathId, QueryParams, Resource};
+use super::extract::{page_body, parse_date, Account, Body, PathId, QueryParams, Resource};
 use super::validate::Problems;
 use super::AppState;
 use crate::objects::{InvoiceObject, Page};
@@ -228,13 +229,51 @@ async fn list(
         statuses = DEFAULT_STATUSES.to_vec();
     }
     let page = query.page(LIST)?;
-    let filter = p.finish(|| {
-        Some(InvoiceFilter {
-            page,
-            customer,
-            statuses,
-        })
-    })?;
+    let recurring = match query.one("is_recurring")? {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(text) => {
+            p.push("is_recurring", format!("{text:?} is not true or false"));
+            None
+        }
+    };
+    // `due_date` is a day (UTC): due on it, after it, or before it.
+    let day = |key: &str, p: &mut Problems| -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(query.one(key)?.and_then(|text| match parse_date(text) {
+            Some(day) => Some(day),
+            None => {
+                p.push(key, format!("{text:?} is not a date like 2026-01-31"));
+                None
+            }
+        }))
+    };
+    let due_on = day("due_date", &mut p)?;
+    let due_after = day("due_date[gt]", &mut p)?;
+    let due_before = day("due_date[lt]", &mut p)?;
+    let next_day = |at: DateTime<Utc>| at + chrono::Duration::days(1);
+    let due_from = [due_on, due_after.map(next_day)]
+        .into_iter()
+        .flatten()
+        .max();
+    let due_before = [due_on.map(next_day), due_before]
+        .into_iter()
+        .flatten()
+        .min();
+    let filter = InvoiceFilter {
+        page,
+        customer,
+        statuses,
+        subscription_id: query.one("subscription_id")?.map(str::to_owned),
+        recurring,
+        invoice_date_gte: query.datetime("invoice_date[gte]")?,
+        invoice_date_gt: query.datetime("invoice_date[gt]")?,
+        invoice_date_lt: query.datetime("invoice_date[lt]")?,
+        invoice_date_lte: query.datetime("invoice_date[lte]")?,
+        due_from,
+        due_before,
+    };
+    let filter = p.finish(|| Some(filter))?;
     let page = state.store.list_invoices(account.as_str(), &filter).await?;
     Ok(Json(page_body(LIST, &page, InvoiceObject::new)))
 }

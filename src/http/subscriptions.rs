@@ -122,21 +122,27 @@ async fn list(
     query: QueryParams,
 ) -> ApiResult<Json<Page<SubscriptionObject>>> {
     let mut p = Problems::default();
-    let status = query.one("status")?.and_then(|text| {
-        let status = SubscriptionStatus::parse(text);
-        if status.is_none() {
-            p.push(
+    let mut statuses = Vec::new();
+    for text in query.many("status")? {
+        match SubscriptionStatus::parse(text) {
+            Some(status) => statuses.push(status),
+            None => p.push(
                 "status",
                 format!("{text:?} is not one of active, ended, upcoming"),
-            );
+            ),
         }
-        status
-    });
+    }
     let filter = SubscriptionFilter {
         page: query.page(LIST)?,
         customer_ids: query.many("customer_id")?.to_vec(),
         external_customer_ids: query.many("external_customer_id")?.to_vec(),
-        status,
+        statuses,
+        plan_id: query.one("plan_id")?.map(str::to_owned),
+        external_plan_id: query.one("external_plan_id")?.map(str::to_owned),
+        created_gte: query.datetime("created_at[gte]")?,
+        created_gt: query.datetime("created_at[gt]")?,
+        created_lt: query.datetime("created_at[lt]")?,
+        created_lte: query.datetime("created_at[lte]")?,
     };
     let filter = p.finish(|| Some(filter))?;
     let page = state

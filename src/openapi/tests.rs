@@ -403,3 +403,102 @@ fn the_comparison_reaches_nested_objects_of_the_real_documents() {
         ["invoice.line_items[].price.unit_config: Orb requires `unit_amount`, orb-mock does not"]
     );
 }
+
+/// The top-level properties a request body schema names (through `$ref`, `allOf`, `oneOf` and
+/// `anyOf`).
+fn body_properties(document: &Value, schema: &Value) -> BTreeSet<String> {
+    let (_, schema) = resolve(document, schema);
+    let mut names: BTreeSet<String> = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default();
+    for combinator in ["allOf", "oneOf", "anyOf"] {
+        for part in schema
+            .get(combinator)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            names.extend(body_properties(document, part));
+        }
+    }
+    names
+}
+
+/// A route's documented inputs: its query parameters (without `[]`) and body properties.
+fn inputs(document: &Value, path: &str, operation: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
+    let query = operation["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(
+            document["paths"][path]["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten(),
+        )
+        .map(|parameter| resolve(document, parameter).1)
+        .filter(|parameter| parameter["in"] == "query")
+        .filter_map(|parameter| parameter["name"].as_str())
+        .map(|name| name.strip_suffix("[]").unwrap_or(name).to_owned())
+        .collect();
+    let body = operation
+        .get("requestBody")
+        .map(|body| resolve(document, body).1)
+        .and_then(|body| body.pointer("/content/application~1json/schema"))
+        .map(|schema| body_properties(document, schema))
+        .unwrap_or_default();
+    (query, body)
+}
+
+/// README, "What is emulated, and what is not": every query parameter and request property
+/// Orb documents on a modelled route is honoured (orb-mock's document describes it) or
+/// refused (`http::unhonoured`), never dropped; and nothing is both, or refused without Orb
+/// documenting it.
+#[test]
+fn every_documented_input_is_honoured_or_refused() {
+    use crate::http::unhonoured::UNHONOURED;
+    let Some(orb) = orb("the honoured-or-refused comparison") else {
+        return;
+    };
+    let mut problems = Vec::new();
+    for (path, method, operation) in operations(ours()) {
+        let Some(theirs) = orb["paths"].get(&path).and_then(|item| item.get(method)) else {
+            continue;
+        };
+        let (our_query, our_body) = inputs(ours(), &path, operation);
+        let (orb_query, orb_body) = inputs(orb, &path, theirs);
+        let refused = UNHONOURED.iter().find(|entry| {
+            entry.method.as_str().eq_ignore_ascii_case(method) && entry.route == path
+        });
+        let (refused_query, refused_body): (BTreeSet<String>, BTreeSet<String>) = refused
+            .map(|entry| {
+                (
+                    entry.query.iter().map(|name| name.to_string()).collect(),
+                    entry.body.iter().map(|name| name.to_string()).collect(),
+                )
+            })
+            .unwrap_or_default();
+        let route = format!("{} {path}", method.to_uppercase());
+        for (what, ours, refused, orbs) in [
+            ("query parameter", &our_query, &refused_query, &orb_query),
+            ("body property", &our_body, &refused_body, &orb_body),
+        ] {
+            for name in orbs.difference(&ours.union(refused).cloned().collect()) {
+                problems.push(format!(
+                    "{route}: {what} `{name}` is neither honoured nor refused"
+                ));
+            }
+            for name in ours.intersection(refused) {
+                problems.push(format!(
+                    "{route}: {what} `{name}` is both honoured and refused"
+                ));
+            }
+            for name in refused.difference(orbs) {
+                problems.push(format!("{route}: refused {what} `{name}` is not Orb's"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}

@@ -67,6 +67,17 @@ pub struct InvoiceFilter {
     pub customer: Option<CustomerRef>,
     /// Empty means every status.
     pub statuses: Vec<InvoiceStatus>,
+    pub subscription_id: Option<String>,
+    /// `Some(true)`: only invoices of a subscription; `Some(false)`: only one-off ones.
+    pub recurring: Option<bool>,
+    pub invoice_date_gte: Option<DateTime<Utc>>,
+    pub invoice_date_gt: Option<DateTime<Utc>>,
+    pub invoice_date_lt: Option<DateTime<Utc>>,
+    pub invoice_date_lte: Option<DateTime<Utc>>,
+    /// Due on or after this instant (a due date's day, or the day after `due_date[gt]`).
+    pub due_from: Option<DateTime<Utc>>,
+    /// Due before this instant.
+    pub due_before: Option<DateTime<Utc>>,
 }
 
 const KIND: &str = "Invoice";
@@ -119,14 +130,20 @@ impl Store {
             Some(CustomerRef::External(external)) => (None, Some(external.as_str())),
             None => (None, None),
         };
-        let mut next = 5;
+        let mut next = 13;
         let statuses = in_clause("i.status", filter.statuses.len(), &mut next);
         let sql = format!(
             "SELECT {INVOICE_COLUMNS} FROM {INVOICE_FROM} \
              WHERE i.account = $1 AND i.deleted_at IS NULL \
                AND ($2 IS NULL OR i.pk < $2) \
                AND ($3 IS NULL OR i.customer_id = $3) \
-               AND ($4 IS NULL OR c.external_customer_id = $4){statuses} \
+               AND ($4 IS NULL OR c.external_customer_id = $4) \
+               AND ($5 IS NULL OR i.subscription_id = $5) \
+               AND ($6 IS NULL OR (i.subscription_id IS NOT NULL) = $6) \
+               AND ($7 IS NULL OR i.invoice_date >= $7) AND ($8 IS NULL OR i.invoice_date > $8) \
+               AND ($9 IS NULL OR i.invoice_date < $9) AND ($10 IS NULL OR i.invoice_date <= $10) \
+               AND ($11 IS NULL OR i.due_date >= $11) \
+               AND ($12 IS NULL OR i.due_date < $12){statuses} \
              ORDER BY i.pk DESC LIMIT ${next}"
         );
         let rows = on_reader!(self, |pool| {
@@ -134,7 +151,15 @@ impl Store {
                 .bind(account)
                 .bind(filter.page.before)
                 .bind(customer_id)
-                .bind(external_id);
+                .bind(external_id)
+                .bind(filter.subscription_id.as_deref())
+                .bind(filter.recurring)
+                .bind(filter.invoice_date_gte)
+                .bind(filter.invoice_date_gt)
+                .bind(filter.invoice_date_lt)
+                .bind(filter.invoice_date_lte)
+                .bind(filter.due_from)
+                .bind(filter.due_before);
             for status in &filter.statuses {
                 query = query.bind(status.as_str());
             }

@@ -49,7 +49,14 @@ pub struct SubscriptionFilter {
     pub customer_ids: Vec<String>,
     /// Any of these external customer ids (empty: no filter).
     pub external_customer_ids: Vec<String>,
-    pub status: Option<SubscriptionStatus>,
+    /// Any of these statuses (empty: no filter).
+    pub statuses: Vec<SubscriptionStatus>,
+    pub plan_id: Option<String>,
+    pub external_plan_id: Option<String>,
+    pub created_gte: Option<DateTime<Utc>>,
+    pub created_gt: Option<DateTime<Utc>>,
+    pub created_lt: Option<DateTime<Utc>>,
+    pub created_lte: Option<DateTime<Utc>>,
 }
 
 const KIND: &str = "Subscription";
@@ -117,7 +124,8 @@ impl Store {
         account: &str,
         filter: &SubscriptionFilter,
     ) -> StoreResult<Page<(Subscription, Customer)>> {
-        let mut next = 4;
+        let mut next = 9;
+        let statuses = in_clause("s.status", filter.statuses.len(), &mut next);
         let customers = in_clause("s.customer_id", filter.customer_ids.len(), &mut next);
         let externals = in_clause(
             "c.external_customer_id",
@@ -132,8 +140,11 @@ impl Store {
             "SELECT {columns} FROM subscriptions s \
              JOIN customers c ON c.account = s.account AND c.id = s.customer_id \
              WHERE s.account = $1 AND s.deleted_at IS NULL \
-               AND ($2 IS NULL OR s.pk < $2) AND ($3 IS NULL OR s.status = $3)\
-               {customers}{externals} \
+               AND ($2 IS NULL OR s.pk < $2) \
+               AND ($3 IS NULL OR s.plan_id = $3) AND ($4 IS NULL OR s.external_plan_id = $4) \
+               AND ($5 IS NULL OR s.created_at >= $5) AND ($6 IS NULL OR s.created_at > $6) \
+               AND ($7 IS NULL OR s.created_at < $7) AND ($8 IS NULL OR s.created_at <= $8)\
+               {statuses}{customers}{externals} \
              ORDER BY s.pk DESC LIMIT ${next}",
             columns = columns.join(", ")
         );
@@ -141,7 +152,15 @@ impl Store {
             let mut query = sqlx::query_as::<_, SubscriptionRow>(&sql)
                 .bind(account)
                 .bind(filter.page.before)
-                .bind(filter.status.map(SubscriptionStatus::as_str));
+                .bind(filter.plan_id.as_deref())
+                .bind(filter.external_plan_id.as_deref())
+                .bind(filter.created_gte)
+                .bind(filter.created_gt)
+                .bind(filter.created_lt)
+                .bind(filter.created_lte);
+            for status in &filter.statuses {
+                query = query.bind(status.as_str());
+            }
             for id in filter
                 .customer_ids
                 .iter()

@@ -14,6 +14,7 @@ mod socket;
 mod control;
 mod customers;
 mod errors;
+mod fidelity;
 mod idempotency;
 mod invoices;
 mod openapi;

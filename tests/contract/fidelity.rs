@@ -1,0 +1,173 @@
+//! README, "What is emulated, and what is not": every input Orb documents on a modelled route
+//! is honoured or refused, never silently dropped. The table of refused inputs is held to Orb's
+//! document by `openapi::tests::every_documented_input_is_honoured_or_refused`; these tests
+//! hold the routes to the table, and the honoured filters to their meaning.
+
+use serde_json::{json, Value};
+
+use crate::common::{id_of, invoice_body, listed_ids, TestApp};
+use crate::on_both_stores;
+use orb_mock::http::unhonoured::UNHONOURED;
+
+/// A value of the right general shape for any refused property: refusal does not look at it.
+fn something() -> Value {
+    json!("set")
+}
+
+/// A request path for a route template, with the test's own resources in its path ids.
+fn path_of(route: &str, customer: &str, subscription: &str) -> String {
+    route
+        .replace("{customer_id}", customer)
+        .replace("{external_customer_id}", "ext-fidelity")
+        .replace("{subscription_id}", subscription)
+}
+
+on_both_stores!(every_refused_input_is_answered_feature_not_available_naming_it);
+/// Each refused body property and query parameter of each modelled route gets 400
+/// `feature-not-available` naming it, and changes nothing.
+async fn every_refused_input_is_answered_feature_not_available_naming_it(app: &TestApp) {
+    let customer = id_of(&app.customer(Some("ext-fidelity")).await);
+    let subscription = id_of(&app.subscription(&customer).await);
+    let before = app.get("/_mock/webhooks/events?limit=100").await.json();
+    for entry in UNHONOURED {
+        let path = path_of(entry.route, &customer, &subscription);
+        for name in entry.body {
+            let body = json!({ *name: something() });
+            let response = app.call(entry.method.clone(), &path, Some(body)).await;
+            let error = response.assert_error(400, "404-feature-not-available");
+            let detail = error["detail"].as_str().unwrap();
+            assert!(
+                detail.contains(&format!("`{name}`")) && detail.contains(entry.route),
+                "{} {}: {detail}",
+                entry.method,
+                entry.route
+            );
+        }
+        for name in entry.query {
+            let response = app
+                .call(entry.method.clone(), &format!("{path}?{name}=x"), None)
+                .await;
+            let error = response.assert_error(400, "404-feature-not-available");
+            assert!(error["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{name}`")));
+        }
+    }
+    let after = app.get("/_mock/webhooks/events?limit=100").await.json();
+    assert_eq!(before, after, "no refused request changed anything");
+}
+
+on_both_stores!(a_refused_property_sent_as_null_is_accepted);
+/// `null`, or leaving a key out, is always accepted.
+async fn a_refused_property_sent_as_null_is_accepted(app: &TestApp) {
+    let created = app
+        .post(
+            "/customers",
+            json!({"name": "N", "email": "n@example.com", "billing_address": null, "tax_id": null}),
+        )
+        .await
+        .created();
+    assert_eq!(created["billing_address"], Value::Null);
+}
+
+on_both_stores!(invoice_filters_filter);
+/// `GET /invoices`: `subscription_id`, `is_recurring`, `invoice_date[gte|gt|lt|lte]` and
+/// `due_date`, `due_date[gt|lt]` each narrow the list.
+async fn invoice_filters_filter(app: &TestApp) {
+    let customer = id_of(&app.customer(None).await);
+    let mut body = invoice_body(&customer);
+    body["invoice_date"] = json!("2026-01-05T10:00:00+00:00");
+    body["due_date"] = json!("2026-02-04");
+    let january = id_of(&app.post("/invoices", body.clone()).await.created());
+    body["invoice_date"] = json!("2026-03-05T10:00:00+00:00");
+    body["due_date"] = json!("2026-04-04");
+    let march = id_of(&app.post("/invoices", body).await.created());
+    let listed = |query: &str| {
+        let query = query.to_owned();
+        async move { listed_ids(app, &format!("/invoices?status[]=draft&{query}")).await }
+    };
+    assert_eq!(listed("").await, vec![march.clone(), january.clone()]);
+    assert_eq!(
+        listed("invoice_date[gt]=2100-01-01").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        listed("invoice_date[gte]=2026-03-05T10:00:00Z").await,
+        vec![march.clone()]
+    );
+    assert_eq!(
+        listed("invoice_date[lt]=2026-03-05T10:00:00Z").await,
+        vec![january.clone()]
+    );
+    assert_eq!(
+        listed("invoice_date[lte]=2026-01-05T10:00:00Z").await,
+        vec![january.clone()]
+    );
+    assert_eq!(listed("due_date=2026-02-04").await, vec![january.clone()]);
+    assert_eq!(listed("due_date[gt]=2026-02-04").await, vec![march.clone()]);
+    assert_eq!(
+        listed("due_date[lt]=2026-04-04").await,
+        vec![january.clone()]
+    );
+    assert_eq!(
+        listed("due_date[gt]=2026-02-03&due_date[lt]=2026-02-05").await,
+        vec![january.clone()]
+    );
+    assert_eq!(
+        listed("is_recurring=false").await,
+        vec![march.clone(), january.clone()]
+    );
+    assert_eq!(listed("is_recurring=true").await, Vec::<String>::new());
+    assert_eq!(listed("subscription_id=nope").await, Vec::<String>::new());
+    app.get("/invoices?is_recurring=maybe")
+        .await
+        .assert_validation(&["is_recurring"]);
+    app.get("/invoices?due_date=soon")
+        .await
+        .assert_validation(&["due_date"]);
+}
+
+on_both_stores!(subscription_filters_filter);
+/// `GET /subscriptions`: `plan_id`, `external_plan_id`, `created_at[…]` and `status[]` (any of
+/// several) each narrow the list.
+async fn subscription_filters_filter(app: &TestApp) {
+    let customer = id_of(&app.customer(None).await);
+    let basic = id_of(&app.subscription(&customer).await);
+    let external = id_of(
+        &app.post(
+            "/subscriptions",
+            json!({"customer_id": customer, "external_plan_id": "ext-plan"}),
+        )
+        .await
+        .created(),
+    );
+    app.post(
+        &format!("/subscriptions/{basic}/cancel"),
+        json!({"cancel_option": "immediate"}),
+    )
+    .await;
+    let listed = |query: &str| {
+        let query = query.to_owned();
+        async move { listed_ids(app, &format!("/subscriptions?{query}")).await }
+    };
+    assert_eq!(listed("plan_id=nope").await, Vec::<String>::new());
+    assert_eq!(listed("plan_id=plan_basic").await, vec![basic.clone()]);
+    assert_eq!(
+        listed("external_plan_id=ext-plan").await,
+        vec![external.clone()]
+    );
+    assert_eq!(listed("status[]=ended").await, vec![basic.clone()]);
+    assert_eq!(
+        listed("status[]=ended&status[]=active").await,
+        vec![external.clone(), basic.clone()]
+    );
+    assert_eq!(
+        listed("created_at[gt]=2100-01-01").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        listed("created_at[lte]=2100-01-01").await,
+        vec![external.clone(), basic.clone()]
+    );
+}
