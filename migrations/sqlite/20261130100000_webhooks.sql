@@ -10,6 +10,8 @@ CREATE TABLE webhook_endpoints (
     secret              TEXT        NOT NULL,
     enabled             INTEGER     NOT NULL DEFAULT 1,
     enabled_event_types TEXT,
+    -- The same types as `,a,b,` (NULL: every type), for the fan-out trigger.
+    event_filter        TEXT,
     payload_style       TEXT        CHECK (payload_style IN ('expanded', 'standard')),
     -- The endpoint of --webhook-url, which every account has from the start.
     configured          INTEGER     NOT NULL DEFAULT 0,
@@ -27,6 +29,8 @@ CREATE TABLE webhook_events (
     type        TEXT        NOT NULL,
     subject     TEXT        NOT NULL,
     properties  TEXT        NOT NULL,
+    -- Send to this endpoint only (a test event aimed at one); NULL: every endpoint that wants it.
+    only_endpoint TEXT,
     created_at  TEXT        NOT NULL,
     UNIQUE (account, id)
 );
@@ -63,3 +67,17 @@ CREATE TABLE webhook_attempts (
     attempted_at TEXT        NOT NULL
 );
 CREATE INDEX webhook_attempts_page ON webhook_attempts (account, pk DESC);
+
+-- The fan-out: inserting an event queues one delivery for each enabled endpoint of its account
+-- that wants its type, inside the statement that writes the event (one statement per change
+-- on the request's path; src/store/webhooks.rs, FANS_OUT_EVENTS, relies on the name).
+CREATE TRIGGER webhook_events_fan_out AFTER INSERT ON webhook_events
+BEGIN
+    INSERT INTO webhook_deliveries (account, event_pk, endpoint_id, due_at, created_at)
+    SELECT NEW.account, NEW.pk, e.id, NEW.created_at, NEW.created_at
+      FROM webhook_endpoints e
+     WHERE e.account = NEW.account AND e.deleted_at IS NULL AND e.enabled
+       AND (e.event_filter IS NULL OR instr(e.event_filter, ',' || NEW.type || ',') > 0)
+       AND (NEW.only_endpoint IS NULL OR e.id = NEW.only_endpoint)
+     ORDER BY e.pk;
+END;

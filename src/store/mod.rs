@@ -39,7 +39,7 @@ pub use subscriptions::{CancelOption, NewSubscription, SubscriptionFilter};
 pub use webhooks::{
     AttemptOutcome, ClaimedDelivery, ConfiguredEndpoint, Courier, DeliveryAttempt, Endpoint,
     EndpointPatch, Event, NewEndpoint, PayloadStyle, Properties, RetryPolicy, Subject,
-    MAX_ENDPOINTS,
+    FANS_OUT_EVENTS, MAX_ENDPOINTS,
 };
 
 use std::time::Duration;

@@ -2,10 +2,12 @@
 //! deliveries (README, "Testing webhook handlers").
 //!
 //! **The outbox.** A change that Orb announces calls [`Store::emit`] inside its own
-//! transaction: the event (a snapshot of the resource as it is after the change) and one
-//! delivery per enabled endpoint that wants its type are written with the change, so an event
-//! exists if and only if its change committed. Nothing else emits: a refused request, a
-//! rollback, a `Prefer` answer or an injected fault never reaches a committing transaction.
+//! transaction: the event (a snapshot of the resource as it is after the change) is written
+//! with the change, and the trigger [`FANS_OUT_EVENTS`] queues one delivery per enabled
+//! endpoint that wants its type in the same statement, so an event and its deliveries exist if
+//! and only if the change committed, at the cost of one statement per change. Nothing else
+//! emits: a refused request, a rollback, a `Prefer` answer or an injected fault never reaches a
+//! committing transaction.
 //!
 //! **Deliveries** are due work ([`super::queue`]) with one difference from deletions: their
 //! work is an HTTP call, which must not run inside a transaction (on SQLite that would hold the
@@ -34,6 +36,11 @@ use super::model::{Customer, Invoice, Subscription};
 use super::queue::{backoff_from, Queue, QueueTable, Ran, Turn};
 use super::rows::{page_of, Page, PageRequest};
 use super::{new_id, Store, StoreError, StoreResult};
+
+/// The trigger, in both schemas, that queues an event's deliveries when the event is inserted
+/// (see `migrations/*/…_webhooks.sql`): [`Store::emit`] only inserts the event. A test checks
+/// that it exists by this name on both stores.
+pub const FANS_OUT_EVENTS: &str = "webhook_events_fan_out";
 
 /// Most endpoints an account may have (Orb's default limit).
 pub const MAX_ENDPOINTS: i64 = 20;
@@ -358,6 +365,10 @@ pub(crate) struct Outbox {
     courier: std::sync::RwLock<Option<std::sync::Arc<dyn Courier>>>,
     /// Accounts whose configured endpoint this process has written.
     configured_in: Mutex<HashSet<String>>,
+    /// Accounts this process has seen with an endpoint: an event of theirs wakes the worker at
+    /// once. Any other account's deliveries (an endpoint created by another process) are found
+    /// by the worker's next look, at most a second later.
+    with_endpoints: Mutex<HashSet<String>>,
 }
 
 /// The deliveries queue, for [`super::queue`]'s shared look at due rows.
@@ -444,6 +455,14 @@ impl EventRow {
             properties: self.properties.0,
         })
     }
+}
+
+/// The endpoint's types as the fan-out trigger matches them: `,a,b,`, or `NULL` for every type.
+fn event_filter(endpoint: &Endpoint) -> Option<String> {
+    endpoint
+        .enabled_event_types
+        .as_ref()
+        .map(|types| format!(",{},", types.join(",")))
 }
 
 /// A fresh endpoint secret: 32 random bytes, base64url without padding (the shape of Orb's).
@@ -587,6 +606,7 @@ impl Store {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(account.to_owned());
+        self.note_endpoints(account);
         Ok(())
     }
 
@@ -599,9 +619,25 @@ impl Store {
             .remove(account);
     }
 
+    fn note_endpoints(&self, account: &str) {
+        self.outbox
+            .with_endpoints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(account.to_owned());
+    }
+
+    fn may_have_endpoints(&self, account: &str) -> bool {
+        self.outbox
+            .with_endpoints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(account)
+    }
+
     /// Records `event` in `account`'s outbox inside the transaction of the change that causes
-    /// it, with a delivery for each enabled endpoint that wants its type. Returns how many
-    /// deliveries it queued; the caller calls [`Store::queued_deliveries`] once it commits.
+    /// it; [`FANS_OUT_EVENTS`] queues its deliveries in the same statement. Returns whether
+    /// the worker should be woken once the caller commits ([`Store::queued_deliveries`]).
     pub(crate) async fn emit(
         &self,
         tx: &mut Tx,
@@ -609,20 +645,20 @@ impl Store {
         event: NewEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<usize> {
-        let (event_pk, _) = insert_event(tx, account, &event, now).await?;
-        let endpoints = self.live_endpoints(tx, account, now).await?;
-        self.queue_deliveries(tx, account, event_pk, event.kind, &endpoints, None, now)
-            .await
+        self.ensure_configured_endpoint(tx, account, now).await?;
+        insert_event(tx, account, &event, None, now).await?;
+        Ok(usize::from(self.may_have_endpoints(account)))
     }
 
-    /// Wakes the worker after a commit that queued `count` deliveries.
+    /// Wakes the worker after a commit that may have queued deliveries (`count` > 0).
     pub(crate) fn queued_deliveries(&self, count: usize) {
         if count > 0 {
             self.outbox.queued.notify_one();
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Queues an event again for each of `endpoints` that wants its type (a resend; an
+    /// emitted event's deliveries are queued by [`FANS_OUT_EVENTS`]).
     async fn queue_deliveries(
         &self,
         tx: &mut Tx,
@@ -630,14 +666,10 @@ impl Store {
         event_pk: i64,
         kind: &str,
         endpoints: &[Endpoint],
-        only: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<usize> {
         let mut queued = 0;
-        for endpoint in endpoints
-            .iter()
-            .filter(|e| e.wants(kind) && only.is_none_or(|id| id == e.id))
-        {
+        for endpoint in endpoints.iter().filter(|e| e.wants(kind)) {
             on_tx!(&mut *tx, |c| {
                 sqlx::query(
                     "INSERT INTO webhook_deliveries (account, event_pk, endpoint_id, due_at, \
@@ -705,8 +737,8 @@ impl Store {
         on_tx!(&mut tx, |c| {
             sqlx::query(
                 "INSERT INTO webhook_endpoints (account, id, url, secret, enabled, \
-                 enabled_event_types, payload_style, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 enabled_event_types, event_filter, payload_style, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(account)
             .bind(&endpoint.id)
@@ -714,6 +746,7 @@ impl Store {
             .bind(&endpoint.secret)
             .bind(true)
             .bind(endpoint.enabled_event_types.as_ref().map(Json))
+            .bind(event_filter(&endpoint))
             .bind(endpoint.payload_style.map(PayloadStyle::as_str))
             .bind(now)
             .execute(c)
@@ -721,6 +754,7 @@ impl Store {
             .rows_affected()
         });
         self.commit_endpoints(tx, account).await?;
+        self.note_endpoints(account);
         Ok(endpoint)
     }
 
@@ -861,13 +895,14 @@ impl Store {
         on_tx!(&mut tx, |c| {
             sqlx::query(
                 "UPDATE webhook_endpoints SET url = $3, enabled = $4, enabled_event_types = $5, \
-                 payload_style = $6 WHERE account = $1 AND id = $2",
+                 event_filter = $6, payload_style = $7 WHERE account = $1 AND id = $2",
             )
             .bind(account)
             .bind(id)
             .bind(&endpoint.url)
             .bind(endpoint.enabled)
             .bind(endpoint.enabled_event_types.as_ref().map(Json))
+            .bind(event_filter(&endpoint))
             .bind(endpoint.payload_style.map(PayloadStyle::as_str))
             .execute(c)
             .await?
@@ -927,22 +962,12 @@ impl Store {
                 return Err(err);
             }
         }
-        let event = NewEvent::test();
-        let (event_pk, emitted) = insert_event(&mut tx, account, &event, now).await?;
-        let endpoints = self.live_endpoints(&mut tx, account, now).await?;
-        let queued = self
-            .queue_deliveries(
-                &mut tx,
-                account,
-                event_pk,
-                event.kind,
-                &endpoints,
-                endpoint_id,
-                now,
-            )
+        self.ensure_configured_endpoint(&mut tx, account, now)
             .await?;
+        let (_, emitted) =
+            insert_event(&mut tx, account, &NewEvent::test(), endpoint_id, now).await?;
         self.commit_endpoints(tx, account).await?;
-        self.queued_deliveries(queued);
+        self.queued_deliveries(usize::from(self.may_have_endpoints(account)));
         Ok(emitted)
     }
 
@@ -995,15 +1020,7 @@ impl Store {
         let event = row.into_domain()?;
         let endpoints = self.live_endpoints(&mut tx, account, now).await?;
         let queued = self
-            .queue_deliveries(
-                &mut tx,
-                account,
-                event_pk,
-                &event.kind,
-                &endpoints,
-                None,
-                now,
-            )
+            .queue_deliveries(&mut tx, account, event_pk, &event.kind, &endpoints, now)
             .await?;
         self.commit_endpoints(tx, account).await?;
         self.queued_deliveries(queued);
@@ -1271,14 +1288,15 @@ async fn insert_event(
     tx: &mut Tx,
     account: &str,
     event: &NewEvent,
+    only_endpoint: Option<&str>,
     now: DateTime<Utc>,
 ) -> StoreResult<(i64, Event)> {
     let created_at = now.trunc_subsecs(0);
     let id = new_id();
     let event_pk: i64 = on_tx!(tx, |c| {
         sqlx::query_scalar(
-            "INSERT INTO webhook_events (account, id, type, subject, properties, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING pk",
+            "INSERT INTO webhook_events (account, id, type, subject, properties, created_at, \
+             only_endpoint) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk",
         )
         .bind(account)
         .bind(&id)
@@ -1286,6 +1304,7 @@ async fn insert_event(
         .bind(Json(&event.subject))
         .bind(Json(&event.properties))
         .bind(created_at)
+        .bind(only_endpoint)
         .fetch_one(c)
         .await?
     });

@@ -548,3 +548,14 @@ async fn the_configured_endpoint_is_every_accounts_from_the_start(app: &TestApp)
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
     configured.stop().await;
 }
+
+on_both_stores!(the_trigger_that_fans_events_out_exists_by_the_name_the_code_relies_on);
+/// An event's deliveries are queued by a trigger; it exists, on both stores, by the name the
+/// code gives it.
+async fn the_trigger_that_fans_events_out_exists_by_the_name_the_code_relies_on(app: &TestApp) {
+    let name = orb_mock::store::FANS_OUT_EVENTS;
+    assert!(
+        app.store.trigger_exists(name).await.unwrap(),
+        "trigger {name} exists"
+    );
+}
