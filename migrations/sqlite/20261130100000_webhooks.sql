@@ -31,9 +31,10 @@ CREATE TABLE webhook_events (
     properties  TEXT        NOT NULL,
     -- Send to this endpoint only (a test event aimed at one); NULL: every endpoint that wants it.
     only_endpoint TEXT,
-    created_at  TEXT        NOT NULL,
-    UNIQUE (account, id)
+    created_at  TEXT        NOT NULL
 );
+-- Ids are 16 random characters; no unique index is kept for them (an event's one insert is on
+-- the hot path of every change). A lookup by id (a resend) reads the account's events.
 CREATE INDEX webhook_events_page ON webhook_events (account, pk DESC);
 
 CREATE TABLE webhook_deliveries (

@@ -13,6 +13,7 @@
 //! | which errors are transient ([`StoreError::is_transient`]) | [`super::postgres::is_transient_code`] | [`super::sqlite::is_transient_code`] |
 //! | batching of hot requests ([`Store::batches`]) | none (many connections) | [`super::sqlite::batch`] |
 //! | the catalog of triggers ([`Store::trigger_exists`]) | `pg_trigger` | `sqlite_master` |
+//! | one round trip for a change and its webhook event ([`Tx::with_event`]) | a `WITH` of both statements | both statements in one query |
 //!
 //! Reads outside a transaction use [`on_reader!`]; statements inside one use [`on_tx!`]: both
 //! compile the same sqlx expression once per backend.
@@ -83,6 +84,21 @@ impl Tx {
                 format!("{select}{}", super::postgres::lock_clause(lock))
             }
             Backend::Sqlite => select.to_owned(),
+        }
+    }
+
+    /// `change` (a statement with `RETURNING`) and the `INSERT` of its webhook event
+    /// ([`super::webhooks::event_insert`], parameters from `first`) as one query, answering
+    /// `change`'s rows: PostgreSQL runs both in one statement (a data-modifying `WITH`), SQLite
+    /// both statements in one hand-off to its writer's thread. Fetch all the rows, so that the
+    /// second statement runs.
+    pub(crate) fn with_event(&self, change: &str, first: usize) -> String {
+        let event = super::webhooks::event_insert(first);
+        match self.backend() {
+            Backend::Postgres => {
+                format!("WITH changed AS ({change}), emitted AS ({event}) SELECT * FROM changed")
+            }
+            Backend::Sqlite => format!("{change}; {event}"),
         }
     }
 

@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use super::backend::{on_reader, on_tx, RowLock, Tx};
 use super::model::{Customer, CustomerState, Metadata};
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
-use super::webhooks::NewEvent;
+use super::webhooks::{bind_event, NewEvent};
 use super::{is_unique_violation, new_id, CustomerRef, Store, StoreError, StoreResult};
 
 /// What `POST /customers` asks for, already validated.
@@ -56,13 +56,21 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Customer> {
         let mut tx = self.begin().await?;
-        let customer = insert_customer(&mut tx, account, new, now).await?;
-        let queued = self
-            .emit(&mut tx, account, NewEvent::customer_created(&customer), now)
+        // The event's snapshot is the customer as it will be inserted; it is written by the
+        // insert's own statement (one round trip, not two, on this hot path).
+        let id = new.id.clone().unwrap_or_else(new_id);
+        let customer = new_customer(&id, &new, now);
+        let (emission, queued) = self
+            .prepare_event(&mut tx, account, NewEvent::customer_created(&customer), now)
             .await?;
+        let inserted = insert_customer_as(&mut tx, account, &id, new, now, Some(&emission)).await?;
+        debug_assert_eq!(
+            inserted, customer,
+            "the event's snapshot is the inserted row"
+        );
         tx.commit().await?;
         self.queued_deliveries(queued);
-        Ok(customer)
+        Ok(inserted)
     }
 
     /// A customer that is active or being deleted; `None` once fully deleted or never seen.
@@ -147,21 +155,34 @@ impl Store {
                 None => customer.metadata.remove(&key),
             };
         }
+        // Orb announces an edit that changed something, with the old values; its event is
+        // written by the update's own statement (one round trip on this hot path).
+        let (emission, queued) = if customer == before {
+            (None, 0)
+        } else {
+            let event = NewEvent::customer_edited(&before, &customer);
+            let (emission, queued) = self.prepare_event(&mut tx, account, event, now).await?;
+            (Some(emission), queued)
+        };
+        let update = "UPDATE customers SET name = $3, email = $4, metadata = $5, currency = $6, \
+                      external_customer_id = $7 WHERE account = $1 AND id = $2 RETURNING pk";
+        let sql = match emission {
+            Some(_) => tx.with_event(update, 8),
+            None => update.to_owned(),
+        };
         let updated = on_tx!(&mut tx, |c| {
-            sqlx::query(
-                "UPDATE customers SET name = $3, email = $4, metadata = $5, currency = $6, \
-                 external_customer_id = $7 WHERE account = $1 AND id = $2",
-            )
-            .bind(account)
-            .bind(&customer.id)
-            .bind(&customer.name)
-            .bind(&customer.email)
-            .bind(Json(&customer.metadata))
-            .bind(&customer.currency)
-            .bind(&customer.external_customer_id)
-            .execute(c)
-            .await
-            .map(|done| done.rows_affected())
+            let query = sqlx::query_scalar::<_, i64>(&sql)
+                .bind(account)
+                .bind(&customer.id)
+                .bind(&customer.name)
+                .bind(&customer.email)
+                .bind(Json(&customer.metadata))
+                .bind(&customer.currency)
+                .bind(&customer.external_customer_id);
+            match &emission {
+                Some(emission) => bind_event!(query, emission).fetch_all(c).await,
+                None => query.fetch_all(c).await,
+            }
         });
         match updated {
             Err(err) if is_unique_violation(&err) => {
@@ -171,18 +192,6 @@ impl Store {
                 )))
             }
             other => other?,
-        };
-        // Orb announces an edit that changed something, with the old values.
-        let queued = if customer == before {
-            0
-        } else {
-            self.emit(
-                &mut tx,
-                account,
-                NewEvent::customer_edited(&before, &customer),
-                now,
-            )
-            .await?
         };
         tx.commit().await?;
         self.queued_deliveries(queued);
@@ -215,32 +224,73 @@ pub(crate) async fn insert_customer(
     new: NewCustomer,
     now: DateTime<Utc>,
 ) -> StoreResult<Customer> {
-    let id = match new.id {
-        Some(id) => {
-            refuse_taken_id(tx, "customers", KIND, account, &id).await?;
-            id
-        }
-        None => new_id(),
-    };
-    let sql = format!(
+    let id = new.id.clone().unwrap_or_else(new_id);
+    insert_customer_as(tx, account, &id, new, now, None).await
+}
+
+/// The zone a customer has when created without one.
+const DEFAULT_TIMEZONE: &str = "Etc/UTC";
+
+/// The customer a creation makes, before it is inserted.
+fn new_customer(id: &str, new: &NewCustomer, now: DateTime<Utc>) -> Customer {
+    Customer {
+        id: id.to_owned(),
+        external_customer_id: new.external_customer_id.clone(),
+        name: new.name.clone(),
+        email: new.email.clone(),
+        currency: new.currency.clone(),
+        timezone: new
+            .timezone
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TIMEZONE.to_owned()),
+        metadata: new.metadata.clone(),
+        balance: rust_decimal::Decimal::ZERO,
+        created_at: now,
+        state: CustomerState::Active,
+    }
+}
+
+/// Inserts a customer with the id `id`, and with it, in the same round trip, the event of
+/// `emission` if given.
+async fn insert_customer_as(
+    tx: &mut Tx,
+    account: &str,
+    id: &str,
+    new: NewCustomer,
+    now: DateTime<Utc>,
+    emission: Option<&super::webhooks::Emission>,
+) -> StoreResult<Customer> {
+    if new.id.is_some() {
+        refuse_taken_id(tx, "customers", KIND, account, id).await?;
+    }
+    let insert = format!(
         "INSERT INTO customers (account, id, external_customer_id, name, email, currency, \
          timezone, metadata, balance, state, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '0.00', 'active', $9) \
          RETURNING {CUSTOMER_COLUMNS}"
     );
+    let sql = match emission {
+        Some(_) => tx.with_event(&insert, 10),
+        None => insert,
+    };
     let inserted = on_tx!(tx, |c| {
-        sqlx::query_as::<_, CustomerRow>(&sql)
+        let query = sqlx::query_as::<_, CustomerRow>(&sql)
             .bind(account)
-            .bind(&id)
+            .bind(id)
             .bind(&new.external_customer_id)
             .bind(&new.name)
             .bind(&new.email)
             .bind(&new.currency)
-            .bind(new.timezone.as_deref().unwrap_or("Etc/UTC"))
+            .bind(new.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE))
             .bind(Json(&new.metadata))
-            .bind(now)
-            .fetch_one(c)
-            .await
+            .bind(now);
+        match emission {
+            Some(emission) => bind_event!(query, emission)
+                .fetch_all(c)
+                .await
+                .and_then(|rows| rows.into_iter().next().ok_or(sqlx::Error::RowNotFound)),
+            None => query.fetch_one(c).await,
+        }
     });
     match inserted {
         Err(err) if is_unique_violation(&err) => {
