@@ -116,14 +116,12 @@ impl Spec {
                 "OpenAPI {version} is not supported (3.0 and 3.1 are)"
             ));
         }
-        strip_annotations(&mut document);
         let operations = index_operations(&document)?;
         let registry = jsonschema::Registry::new()
             .draft(jsonschema::Draft::Draft202012)
             .add(ROOT_URI, document.clone())
             .and_then(|builder| builder.prepare())
             .map_err(|err| format!("its schemas cannot be registered: {err}"))?;
-        release_freed_memory();
         Ok(Spec {
             document,
             registry,
@@ -214,42 +212,6 @@ impl Operation {
                     || responses.contains_key(&format!("{}XX", status / 100))
                     || responses.contains_key("default")
             })
-    }
-}
-
-/// Drops the prose of a document: every `description`, `summary` and `title` whose value is
-/// text (a property of that name is a schema, an object, and stays). Nothing orb-mock does
-/// reads them (validation and generation ignore annotations), and they are about 40% of Orb's
-/// document, which is held twice (here and in the validators' registry). Example and default
-/// values are data and are left as they are.
-fn strip_annotations(value: &mut Value) {
-    match value {
-        Value::Object(object) => {
-            object.retain(|key, value| {
-                !(matches!(key.as_str(), "description" | "summary" | "title") && value.is_string())
-            });
-            for (key, value) in object.iter_mut() {
-                if !matches!(
-                    key.as_str(),
-                    "default" | "example" | "examples" | "const" | "enum"
-                ) {
-                    strip_annotations(value);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_annotations),
-        _ => {}
-    }
-}
-
-/// Hands the memory freed while loading (the file's text, the parse's temporaries) back to the
-/// system, so that it does not count in orb-mock's resident size for the rest of its life.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of glibc's allocator; it touches no live
-    // allocation and is safe to call at any time.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
@@ -476,33 +438,6 @@ fn upgrade_3_0(value: &mut Value) {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    /// The prose goes; a property named `description` (a schema) and example data stay.
-    #[test]
-    fn annotations_are_stripped_but_properties_and_examples_named_like_them_stay() {
-        let mut schema = json!({
-            "title": "Plan",
-            "description": "A plan.",
-            "type": "object",
-            "properties": {
-                "description": {"type": "string", "description": "The plan's description."},
-                "title": {"type": "string"}
-            },
-            "example": {"description": "kept", "title": "kept"}
-        });
-        strip_annotations(&mut schema);
-        assert_eq!(
-            schema,
-            json!({
-                "type": "object",
-                "properties": {
-                    "description": {"type": "string"},
-                    "title": {"type": "string"}
-                },
-                "example": {"description": "kept", "title": "kept"}
-            })
-        );
-    }
 
     fn spec() -> Spec {
         Spec::from_document(
