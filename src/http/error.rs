@@ -373,6 +373,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { kind, id } => ApiError::not_found(kind, &id),
             StoreError::Constraint(detail) => ApiError::ConstraintViolation(detail),
             StoreError::Duplicate(detail) => ApiError::Duplicate(detail),
+            StoreError::Invalid(problems) => ApiError::Validation(problems),
             other => ApiError::Store(other),
         }
     }

@@ -87,6 +87,11 @@ const MAX_LINE_ITEMS: usize = 100;
 impl CreateInvoice {
     /// The invoice this body asks for, or the problems with it (also used by fixtures).
     pub(crate) fn validate(self, p: &mut Problems) -> Option<NewInvoice> {
+        let also_external_customer_id = self
+            .customer_id
+            .is_some()
+            .then(|| self.external_customer_id.clone())
+            .flatten();
         let customer = p.customer_ref(self.customer_id, self.external_customer_id);
         let currency = p.require("currency", self.currency);
         let currency = p.currency("currency", currency);
@@ -114,6 +119,7 @@ impl CreateInvoice {
                 id: None,
                 status: None,
                 customer: customer?,
+                also_external_customer_id,
                 currency: currency?,
                 due_date: due_date
                     .or_else(|| Some(invoice_date + chrono::Duration::days(net_terms))),

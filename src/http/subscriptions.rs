@@ -56,6 +56,11 @@ pub(crate) struct CreateSubscription {
 impl CreateSubscription {
     /// The subscription this body asks for, or the problems with it (also used by fixtures).
     pub(crate) fn validate(self, p: &mut Problems) -> Option<NewSubscription> {
+        let also_external_customer_id = self
+            .customer_id
+            .is_some()
+            .then(|| self.external_customer_id.clone())
+            .flatten();
         let customer = p.customer_ref(self.customer_id, self.external_customer_id);
         let plan_id = p.text("plan_id", self.plan_id, true);
         let external_plan_id = p.text("external_plan_id", self.external_plan_id, true);
@@ -76,6 +81,7 @@ impl CreateSubscription {
                 id: None,
                 ended: false,
                 customer: customer?,
+                also_external_customer_id,
                 plan_id: plan_id.unwrap_or_else(new_id),
                 external_plan_id,
                 start_date,

@@ -213,13 +213,9 @@ impl Problems {
         match (id, external) {
             (Some(id), None) => Some(CustomerRef::Id(id)),
             (None, Some(external)) => Some(CustomerRef::External(external)),
-            (Some(_), Some(_)) => {
-                self.push(
-                    "customer_id",
-                    "give customer_id or external_customer_id, not both",
-                );
-                None
-            }
+            // Both: the customer is found by its id, and the store checks that it has this
+            // external id (`CustomerRef::checked_external`).
+            (Some(id), Some(_)) => Some(CustomerRef::Id(id)),
             (None, None) => {
                 self.push(
                     "customer_id",

@@ -336,6 +336,27 @@ fn ref_column(by: &CustomerRef) -> (&'static str, &str) {
     }
 }
 
+/// A body that names its customer by `customer_id` and also gives `external_customer_id` is
+/// accepted when both name the same customer, and refused naming both fields otherwise.
+pub(crate) fn same_customer(customer: &Customer, external: Option<&str>) -> StoreResult<()> {
+    match external {
+        Some(external) if customer.external_customer_id.as_deref() != Some(external) => {
+            let held = match &customer.external_customer_id {
+                Some(held) => format!("has external_customer_id {held:?}"),
+                None => "has no external_customer_id".to_owned(),
+            };
+            Err(StoreError::Invalid(vec![
+                format!("customer_id: customer {} {held}", customer.id),
+                format!(
+                    "external_customer_id: {external:?} does not name the customer that \
+                     customer_id names"
+                ),
+            ]))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Reads a not-fully-deleted customer inside a write transaction, holding `lock` on its row.
 pub(crate) async fn lock_customer(
     tx: &mut Tx,

@@ -8,7 +8,9 @@ use rust_decimal::Decimal;
 use sqlx::types::Json;
 
 use super::backend::{on_reader, on_tx, RowLock, Tx};
-use super::customers::{live_customer, lock_customer, refuse_if_deleting, refuse_taken_id};
+use super::customers::{
+    live_customer, lock_customer, refuse_if_deleting, refuse_taken_id, same_customer,
+};
 use super::model::{Invoice, InvoiceStatus, LineItem, Metadata};
 use super::rows::{
     in_clause, page_of, InvoiceRow, Page, PageRequest, StoredLineItem, INVOICE_COLUMNS,
@@ -35,6 +37,8 @@ pub struct NewInvoice {
     /// A status to start in (fixtures); `None` is `draft`, or `issued` with `will_auto_issue`.
     pub status: Option<InvoiceStatus>,
     pub customer: CustomerRef,
+    /// Also given as `external_customer_id` beside a `customer_id`: the customer must have it.
+    pub also_external_customer_id: Option<String>,
     pub currency: String,
     pub invoice_date: DateTime<Utc>,
     pub due_date: Option<DateTime<Utc>>,
@@ -256,6 +260,7 @@ pub(crate) async fn insert_invoice(
     // FOR UPDATE, not FOR SHARE: the invoice number counts the customer's invoices, so two
     // creations for one customer must not interleave.
     let customer = live_customer(tx, account, &new.customer, RowLock::Update).await?;
+    same_customer(&customer, new.also_external_customer_id.as_deref())?;
     let count: i64 = on_tx!(tx, |c| {
         sqlx::query_scalar("SELECT COUNT(*) FROM invoices WHERE account = $1 AND customer_id = $2")
             .bind(account)

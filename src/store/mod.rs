@@ -69,6 +69,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The request's fields contradict what the store holds: `field: problem` each (a
+    /// `customer_id` and an `external_customer_id` naming two customers).
+    #[error("{}", .0.join("; "))]
+    Invalid(Vec<String>),
     /// A row holds a value the code does not know (should never happen; never shown to clients).
     #[error("corrupt row: {0}")]
     Corrupt(String),

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 use super::backend::{on_reader, on_tx, RowLock, Tx};
-use super::customers::{live_customer, lock_customer, refuse_if_deleting, refuse_taken_id};
+use super::customers::{
+    live_customer, lock_customer, refuse_if_deleting, refuse_taken_id, same_customer,
+};
 use super::model::{Customer, Metadata, Subscription, SubscriptionStatus};
 use super::rows::{
     in_clause, page_of, CustomerRow, Page, PageRequest, SubscriptionRow, CUSTOMER_COLUMNS,
@@ -22,6 +24,8 @@ pub struct NewSubscription {
     /// Starts already ended, as if cancelled immediately (fixtures).
     pub ended: bool,
     pub customer: CustomerRef,
+    /// Also given as `external_customer_id` beside a `customer_id`: the customer must have it.
+    pub also_external_customer_id: Option<String>,
     pub plan_id: String,
     pub external_plan_id: Option<String>,
     pub start_date: Option<DateTime<Utc>>,
@@ -279,6 +283,7 @@ pub(crate) async fn insert_subscription(
     now: DateTime<Utc>,
 ) -> StoreResult<(Subscription, Customer)> {
     let customer = live_customer(tx, account, &new.customer, RowLock::Share).await?;
+    same_customer(&customer, new.also_external_customer_id.as_deref())?;
     let start = new.start_date.unwrap_or(now);
     let (status, end_date) = if new.ended {
         (SubscriptionStatus::Ended, Some(now.max(start)))

@@ -171,3 +171,34 @@ async fn subscription_filters_filter(app: &TestApp) {
         vec![external.clone(), basic.clone()]
     );
 }
+
+on_both_stores!(customer_id_and_external_customer_id_together_must_name_the_same_customer);
+/// `POST /invoices` and `POST /subscriptions` accept both ids when they name the same customer,
+/// as they accept `plan_id` with `external_plan_id`, and refuse a mismatch naming both fields.
+async fn customer_id_and_external_customer_id_together_must_name_the_same_customer(app: &TestApp) {
+    let ada = id_of(&app.customer(Some("ext-ada")).await);
+    let other = id_of(&app.customer(Some("ext-other")).await);
+    let bare = id_of(&app.customer(None).await);
+    let mut invoice = invoice_body(&ada);
+    invoice["external_customer_id"] = json!("ext-ada");
+    let created = app.post("/invoices", invoice.clone()).await.created();
+    assert_eq!(created["customer"]["id"], ada.as_str());
+    let subscription = json!({
+        "customer_id": ada, "external_customer_id": "ext-ada", "plan_id": "plan_basic",
+        "external_plan_id": "ext-plan"
+    });
+    let created = app.post("/subscriptions", subscription).await.created();
+    assert_eq!(created["customer"]["id"], ada.as_str());
+    for customer in [&other, &bare] {
+        invoice["customer_id"] = json!(customer);
+        app.post("/invoices", invoice.clone())
+            .await
+            .assert_validation(&["customer_id", "external_customer_id"]);
+        app.post(
+            "/subscriptions",
+            json!({"customer_id": customer, "external_customer_id": "ext-ada", "plan_id": "p"}),
+        )
+        .await
+        .assert_validation(&["customer_id", "external_customer_id"]);
+    }
+}
