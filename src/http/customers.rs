@@ -71,7 +71,7 @@ pub(crate) struct CreateCustomer {
     #[schema(required = true, value_type = String, format = Email, pattern = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
     email: Option<String>,
     external_customer_id: Option<String>,
-    #[schema(pattern = "^[A-Za-z]{3,8}$")]
+    #[schema(pattern = "^[A-Za-z]{3}$")]
     currency: Option<String>,
     timezone: Option<String>,
     metadata: Option<BTreeMap<String, Option<String>>>,
@@ -87,7 +87,7 @@ impl CreateCustomer {
         let external_customer_id =
             problems.text("external_customer_id", self.external_customer_id, true);
         let currency = problems.currency("currency", self.currency);
-        let timezone = problems.text("timezone", self.timezone, true);
+        let timezone = problems.timezone("timezone", self.timezone);
         let metadata = problems.new_metadata("metadata", self.metadata);
         Some(NewCustomer {
             id: None,

@@ -45,7 +45,7 @@ pub fn router() -> Router<AppState> {
 pub(crate) struct CreateInvoice {
     customer_id: Option<String>,
     external_customer_id: Option<String>,
-    #[schema(required = true, value_type = String, pattern = "^[A-Za-z]{3,8}$")]
+    #[schema(required = true, value_type = String, pattern = "^[A-Za-z]{3}$")]
     currency: Option<String>,
     #[schema(required = true, value_type = String, format = DateTime)]
     invoice_date: Option<String>,

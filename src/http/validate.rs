@@ -102,14 +102,30 @@ impl Problems {
     }
 
     /// A currency code: three to eight ASCII letters, upper-cased (`usd` → `USD`).
+    /// An ISO 4217 currency code (`USD`; lower case is read as upper).
     pub fn currency(&mut self, field: &str, value: Option<String>) -> Option<String> {
         let value = value?;
-        if (3..=8).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphabetic()) {
-            Some(value.to_ascii_uppercase())
+        let code = value.to_ascii_uppercase();
+        if iso_currency::Currency::from_code(&code).is_some() {
+            Some(code)
         } else {
             self.push(
                 field,
-                format!("{value:?} is not a currency code such as USD"),
+                format!("{value:?} is not an ISO 4217 currency code such as USD"),
+            );
+            None
+        }
+    }
+
+    /// An IANA time zone (`America/New_York`, `Etc/UTC`).
+    pub fn timezone(&mut self, field: &str, value: Option<String>) -> Option<String> {
+        let value = value?;
+        if value.parse::<chrono_tz::Tz>().is_ok() {
+            Some(value)
+        } else {
+            self.push(
+                field,
+                format!("{value:?} is not an IANA time zone such as America/New_York"),
             );
             None
         }

@@ -202,3 +202,30 @@ async fn customer_id_and_external_customer_id_together_must_name_the_same_custom
         .assert_validation(&["customer_id", "external_customer_id"]);
     }
 }
+
+on_both_stores!(currencies_are_iso_4217_and_time_zones_are_iana);
+/// Orb's document requires an ISO 4217 `currency` and an IANA `timezone`.
+async fn currencies_are_iso_4217_and_time_zones_are_iana(app: &TestApp) {
+    app.post(
+        "/customers",
+        json!({"name": "C", "email": "c@example.com", "currency": "currency", "timezone": "timezone"}),
+    )
+    .await
+    .assert_validation(&["currency", "timezone"]);
+    let created = app
+        .post(
+            "/customers",
+            json!({"name": "C", "email": "c@example.com", "currency": "eur",
+                   "timezone": "America/New_York"}),
+        )
+        .await
+        .created();
+    assert_eq!(created["currency"], "EUR");
+    assert_eq!(created["timezone"], "America/New_York");
+    let customer = id_of(&created);
+    let mut invoice = invoice_body(&customer);
+    invoice["currency"] = json!("XYZ");
+    app.post("/invoices", invoice)
+        .await
+        .assert_validation(&["currency"]);
+}
