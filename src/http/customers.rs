@@ -18,7 +18,7 @@ use super::extract::{page_body, Account, Body, PathId, QueryParams, Resource};
 use super::validate::Problems;
 use super::AppState;
 use crate::objects::{CustomerObject, DeletedCustomerObject, Page};
-use crate::store::model::{Customer, CustomerState};
+use crate::store::model::{Address, Customer, CustomerProfile, CustomerState};
 use crate::store::{CustomerFilter, CustomerPatch, CustomerRef, DeleteOutcome, NewCustomer};
 
 /// Customers, invoices or subscriptions addressed by id in a path.
@@ -75,6 +75,105 @@ pub(crate) struct CreateCustomer {
     currency: Option<String>,
     timezone: Option<String>,
     metadata: Option<BTreeMap<String, Option<String>>>,
+    billing_address: Option<AddressInput>,
+    shipping_address: Option<AddressInput>,
+    #[schema(max_items = 49)]
+    additional_emails: Option<Vec<String>>,
+    auto_collection: Option<bool>,
+    email_delivery: Option<bool>,
+    #[schema(value_type = Option<PaymentProvider>)]
+    payment_provider: Option<String>,
+    payment_provider_id: Option<String>,
+}
+
+/// Orb's `AddressInput`: every part optional.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AddressInput {
+    line1: Option<String>,
+    line2: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+}
+
+/// The payment providers Orb's document lists.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub(crate) enum PaymentProvider {
+    #[serde(rename = "quickbooks")]
+    Quickbooks,
+    #[serde(rename = "bill.com")]
+    BillCom,
+    #[serde(rename = "stripe_charge")]
+    StripeCharge,
+    #[serde(rename = "stripe_invoice")]
+    StripeInvoice,
+    #[serde(rename = "netsuite")]
+    Netsuite,
+    #[serde(rename = "adyen")]
+    Adyen,
+}
+
+const PAYMENT_PROVIDERS: [&str; 6] = [
+    "quickbooks",
+    "bill.com",
+    "stripe_charge",
+    "stripe_invoice",
+    "netsuite",
+    "adyen",
+];
+
+/// Most email addresses a customer has, its own included (Orb's limit).
+const MAX_EMAILS: usize = 50;
+
+impl Problems {
+    fn address(&mut self, field: &str, value: Option<AddressInput>) -> Option<Address> {
+        let value = value?;
+        let mut part =
+            |name: &str, text: Option<String>| self.text(&format!("{field}.{name}"), text, false);
+        Some(Address {
+            line1: part("line1", value.line1),
+            line2: part("line2", value.line2),
+            city: part("city", value.city),
+            state: part("state", value.state),
+            postal_code: part("postal_code", value.postal_code),
+            country: part("country", value.country),
+        })
+    }
+
+    fn additional_emails(
+        &mut self,
+        field: &str,
+        value: Option<Vec<String>>,
+    ) -> Option<Vec<String>> {
+        let emails = value?;
+        if emails.len() >= MAX_EMAILS {
+            self.push(
+                field,
+                format!(
+                    "at most {} addresses (with the customer's own, {MAX_EMAILS})",
+                    MAX_EMAILS - 1
+                ),
+            );
+        }
+        let mut valid = Vec::with_capacity(emails.len());
+        for (index, email) in emails.into_iter().enumerate() {
+            valid.extend(self.email(&format!("{field}[{index}]"), Some(email)));
+        }
+        Some(valid)
+    }
+
+    fn payment_provider(&mut self, field: &str, value: Option<String>) -> Option<String> {
+        let value = value?;
+        if PAYMENT_PROVIDERS.contains(&value.as_str()) {
+            Some(value)
+        } else {
+            self.push(field, format!("must be one of {PAYMENT_PROVIDERS:?}"));
+            None
+        }
+    }
 }
 
 impl CreateCustomer {
@@ -89,7 +188,24 @@ impl CreateCustomer {
         let currency = problems.currency("currency", self.currency);
         let timezone = problems.timezone("timezone", self.timezone);
         let metadata = problems.new_metadata("metadata", self.metadata);
+        let defaults = CustomerProfile::default();
+        let profile = CustomerProfile {
+            billing_address: problems.address("billing_address", self.billing_address),
+            shipping_address: problems.address("shipping_address", self.shipping_address),
+            additional_emails: problems
+                .additional_emails("additional_emails", self.additional_emails)
+                .unwrap_or_default(),
+            auto_collection: self.auto_collection.unwrap_or(defaults.auto_collection),
+            email_delivery: self.email_delivery.unwrap_or(defaults.email_delivery),
+            payment_provider: problems.payment_provider("payment_provider", self.payment_provider),
+            payment_provider_id: problems.text(
+                "payment_provider_id",
+                self.payment_provider_id,
+                true,
+            ),
+        };
         Some(NewCustomer {
+            profile,
             id: None,
             name: name?,
             email: email?,
@@ -172,6 +288,23 @@ pub(crate) struct UpdateCustomer {
     /// `Some(None)` is an explicit `"metadata": null`, which clears every key.
     #[serde(default, deserialize_with = "explicit_null")]
     metadata: Option<Option<BTreeMap<String, Option<String>>>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "explicit_null")]
+    #[schema(value_type = Option<AddressInput>)]
+    billing_address: Option<Option<AddressInput>>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    #[schema(value_type = Option<AddressInput>)]
+    shipping_address: Option<Option<AddressInput>>,
+    #[schema(max_items = 49)]
+    additional_emails: Option<Vec<String>>,
+    auto_collection: Option<bool>,
+    email_delivery: Option<bool>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    #[schema(value_type = Option<PaymentProvider>)]
+    payment_provider: Option<Option<String>>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    #[schema(value_type = Option<String>)]
+    payment_provider_id: Option<Option<String>>,
 }
 
 /// Tells an absent key (`None`) from an explicit `null` (`Some(None)`).
@@ -226,6 +359,19 @@ async fn apply_update(
         Some(Some(map)) => (problems.metadata("metadata", Some(map)), false),
         None => (None, false),
     };
+    let billing_address = body
+        .billing_address
+        .map(|address| problems.address("billing_address", address));
+    let shipping_address = body
+        .shipping_address
+        .map(|address| problems.address("shipping_address", address));
+    let additional_emails = problems.additional_emails("additional_emails", body.additional_emails);
+    let payment_provider = body
+        .payment_provider
+        .map(|provider| problems.payment_provider("payment_provider", provider));
+    let payment_provider_id = body
+        .payment_provider_id
+        .map(|id| problems.text("payment_provider_id", id, true));
     let patch = problems.finish(|| {
         Some(CustomerPatch {
             name,
@@ -234,6 +380,13 @@ async fn apply_update(
             clear_metadata,
             currency,
             external_customer_id,
+            billing_address,
+            shipping_address,
+            additional_emails,
+            auto_collection: body.auto_collection,
+            email_delivery: body.email_delivery,
+            payment_provider,
+            payment_provider_id,
         })
     })?;
     let customer = state

@@ -45,23 +45,31 @@ impl From<&Customer> for CustomerObject {
             external_customer_id: customer.external_customer_id.clone(),
             name: customer.name.clone(),
             email: customer.email.clone(),
-            additional_emails: Vec::new(),
+            additional_emails: customer.profile.additional_emails.clone(),
             timezone: customer.timezone.clone(),
             currency: customer.currency.clone(),
             balance: money(customer.balance),
             metadata: customer.metadata.clone(),
             created_at: customer.created_at,
-            billing_address: None,
-            shipping_address: None,
-            payment_provider: None,
-            payment_provider_id: None,
+            billing_address: customer
+                .profile
+                .billing_address
+                .as_ref()
+                .map(AddressObject::from),
+            shipping_address: customer
+                .profile
+                .shipping_address
+                .as_ref()
+                .map(AddressObject::from),
+            payment_provider: customer.profile.payment_provider.clone(),
+            payment_provider_id: customer.profile.payment_provider_id.clone(),
             portal_url: None,
             tax_id: None,
             // Orb's defaults for a customer created without these options.
-            auto_collection: true,
+            auto_collection: customer.profile.auto_collection,
             auto_issuance: None,
             exempt_from_automated_tax: Some(false),
-            email_delivery: true,
+            email_delivery: customer.profile.email_delivery,
             hierarchy: CustomerHierarchyObject::default(),
         }
     }

@@ -51,6 +51,19 @@ pub struct AddressObject {
     pub country: Option<String>,
 }
 
+impl From<&crate::store::model::Address> for AddressObject {
+    fn from(address: &crate::store::model::Address) -> Self {
+        AddressObject {
+            line1: address.line1.clone(),
+            line2: address.line2.clone(),
+            city: address.city.clone(),
+            state: address.state.clone(),
+            postal_code: address.postal_code.clone(),
+            country: address.country.clone(),
+        }
+    }
+}
+
 /// Orb's `CustomerMinified`: how invoices (and customer hierarchies) point at a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CustomerMinifiedObject {

@@ -107,6 +107,7 @@ fn customer_with_external_id_and_currency() -> Customer {
         balance: dec("12.5"),
         created_at: at(2026, 1, 5, 10),
         state: CustomerState::Active,
+        profile: Default::default(),
     }
 }
 
@@ -122,6 +123,7 @@ fn bare_customer() -> Customer {
         balance: Decimal::ZERO,
         created_at: at(2026, 1, 5, 10),
         state: CustomerState::Active,
+        profile: Default::default(),
     }
 }
 

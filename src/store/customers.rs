@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 use super::backend::{on_reader, on_tx, RowLock, Tx};
-use super::model::{Customer, CustomerState, Metadata};
+use super::model::{Address, Customer, CustomerProfile, CustomerState, Metadata};
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
 use super::webhooks::{bind_event, NewEvent};
 use super::{is_unique_violation, new_id, CustomerRef, Store, StoreError, StoreResult};
@@ -21,6 +21,7 @@ pub struct NewCustomer {
     pub currency: Option<String>,
     pub timezone: Option<String>,
     pub metadata: Metadata,
+    pub profile: CustomerProfile,
 }
 
 /// An edit per Orb's rules: metadata merges (a `None` value removes the key).
@@ -34,6 +35,14 @@ pub struct CustomerPatch {
     pub currency: Option<String>,
     /// Set only if the customer has none (or has this one); unique like on creation.
     pub external_customer_id: Option<String>,
+    /// `Some(None)` clears an address or the payment provider.
+    pub billing_address: Option<Option<Address>>,
+    pub shipping_address: Option<Option<Address>>,
+    pub additional_emails: Option<Vec<String>>,
+    pub auto_collection: Option<bool>,
+    pub email_delivery: Option<bool>,
+    pub payment_provider: Option<Option<String>>,
+    pub payment_provider_id: Option<Option<String>>,
 }
 
 /// Keyset filter for `GET /customers`, newest first.
@@ -149,6 +158,28 @@ impl Store {
         if patch.clear_metadata {
             customer.metadata.clear();
         }
+        let profile = &mut customer.profile;
+        if let Some(address) = patch.billing_address {
+            profile.billing_address = address;
+        }
+        if let Some(address) = patch.shipping_address {
+            profile.shipping_address = address;
+        }
+        if let Some(emails) = patch.additional_emails {
+            profile.additional_emails = emails;
+        }
+        if let Some(auto_collection) = patch.auto_collection {
+            profile.auto_collection = auto_collection;
+        }
+        if let Some(email_delivery) = patch.email_delivery {
+            profile.email_delivery = email_delivery;
+        }
+        if let Some(provider) = patch.payment_provider {
+            profile.payment_provider = provider;
+        }
+        if let Some(provider_id) = patch.payment_provider_id {
+            profile.payment_provider_id = provider_id;
+        }
         for (key, value) in patch.metadata.into_iter().flatten() {
             match value {
                 Some(value) => customer.metadata.insert(key, value),
@@ -165,9 +196,10 @@ impl Store {
             (Some(emission), queued)
         };
         let update = "UPDATE customers SET name = $3, email = $4, metadata = $5, currency = $6, \
-                      external_customer_id = $7 WHERE account = $1 AND id = $2 RETURNING pk";
+                      external_customer_id = $7, profile = $8 WHERE account = $1 AND id = $2 \
+                      RETURNING pk";
         let sql = match emission {
-            Some(_) => tx.with_event(update, 8),
+            Some(_) => tx.with_event(update, 9),
             None => update.to_owned(),
         };
         let updated = on_tx!(&mut tx, |c| {
@@ -178,7 +210,8 @@ impl Store {
                 .bind(&customer.email)
                 .bind(Json(&customer.metadata))
                 .bind(&customer.currency)
-                .bind(&customer.external_customer_id);
+                .bind(&customer.external_customer_id)
+                .bind(Json(&customer.profile));
             match &emission {
                 Some(emission) => bind_event!(query, emission).fetch_all(c).await,
                 None => query.fetch_all(c).await,
@@ -247,6 +280,7 @@ fn new_customer(id: &str, new: &NewCustomer, now: DateTime<Utc>) -> Customer {
         balance: rust_decimal::Decimal::ZERO,
         created_at: now,
         state: CustomerState::Active,
+        profile: new.profile.clone(),
     }
 }
 
@@ -265,12 +299,12 @@ async fn insert_customer_as(
     }
     let insert = format!(
         "INSERT INTO customers (account, id, external_customer_id, name, email, currency, \
-         timezone, metadata, balance, state, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '0.00', 'active', $9) \
+         timezone, metadata, balance, state, created_at, profile) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '0.00', 'active', $9, $10) \
          RETURNING {CUSTOMER_COLUMNS}"
     );
     let sql = match emission {
-        Some(_) => tx.with_event(&insert, 10),
+        Some(_) => tx.with_event(&insert, 11),
         None => insert,
     };
     let inserted = on_tx!(tx, |c| {
@@ -283,7 +317,8 @@ async fn insert_customer_as(
             .bind(&new.currency)
             .bind(new.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE))
             .bind(Json(&new.metadata))
-            .bind(now);
+            .bind(now)
+            .bind(Json(&new.profile));
         match emission {
             Some(emission) => bind_event!(query, emission)
                 .fetch_all(c)

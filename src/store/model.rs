@@ -33,6 +33,46 @@ pub struct Customer {
     pub balance: Decimal,
     pub created_at: DateTime<Utc>,
     pub state: CustomerState,
+    #[serde(default)]
+    pub profile: CustomerProfile,
+}
+
+/// A postal address, as Orb's `Address` (every part optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+}
+
+/// What a customer carries beyond its identity: kept as one JSON value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CustomerProfile {
+    pub billing_address: Option<Address>,
+    pub shipping_address: Option<Address>,
+    pub additional_emails: Vec<String>,
+    pub auto_collection: bool,
+    pub email_delivery: bool,
+    pub payment_provider: Option<String>,
+    pub payment_provider_id: Option<String>,
+}
+
+impl Default for CustomerProfile {
+    fn default() -> Self {
+        CustomerProfile {
+            billing_address: None,
+            shipping_address: None,
+            additional_emails: Vec::new(),
+            auto_collection: true,
+            email_delivery: true,
+            payment_provider: None,
+            payment_provider_id: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

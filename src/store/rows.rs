@@ -10,13 +10,13 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 
 use super::model::{
-    Customer, CustomerState, Invoice, InvoiceStatus, LineItem, Metadata, Subscription,
-    SubscriptionStatus,
+    Customer, CustomerProfile, CustomerState, Invoice, InvoiceStatus, LineItem, Metadata,
+    Subscription, SubscriptionStatus,
 };
 use super::{StoreError, StoreResult};
 
 pub(crate) const CUSTOMER_COLUMNS: &str = "pk, id, external_customer_id, name, email, currency, \
-     timezone, metadata, balance, state, created_at";
+     timezone, metadata, balance, state, created_at, profile";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct CustomerRow {
@@ -31,6 +31,7 @@ pub(crate) struct CustomerRow {
     pub balance: String,
     pub state: String,
     pub created_at: DateTime<Utc>,
+    pub profile: Json<CustomerProfile>,
 }
 
 impl CustomerRow {
@@ -51,6 +52,7 @@ impl CustomerRow {
             timezone: self.timezone,
             metadata: self.metadata.0,
             created_at: self.created_at,
+            profile: self.profile.0,
         })
     }
 }

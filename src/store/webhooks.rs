@@ -156,7 +156,7 @@ pub enum Properties {
     /// `resource_event.test`.
     Test { message: String },
     /// `customer.edited`: the customer before the edit.
-    Edited { before: Customer },
+    Edited { before: Box<Customer> },
     /// `invoice.issued`.
     Issued { automatically_marked_as_paid: bool },
     /// `invoice.manually_marked_as_paid`.
@@ -190,7 +190,7 @@ impl NewEvent {
             "customer.edited",
             after,
             Properties::Edited {
-                before: before.clone(),
+                before: Box::new(before.clone()),
             },
         )
     }

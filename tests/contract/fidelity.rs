@@ -229,3 +229,77 @@ async fn currencies_are_iso_4217_and_time_zones_are_iana(app: &TestApp) {
         .await
         .assert_validation(&["currency"]);
 }
+
+on_both_stores!(a_customers_addresses_emails_and_payment_provider_are_stored_and_returned);
+/// Billing and shipping addresses, additional emails, auto collection, email delivery and the
+/// payment provider are validated, stored and returned where Orb's `Customer` puts them; an
+/// edit changes them (`null` clears), and its event names their old values.
+async fn a_customers_addresses_emails_and_payment_provider_are_stored_and_returned(app: &TestApp) {
+    let address = json!({
+        "line1": "1 Main St", "line2": null, "city": "Springfield", "state": "IL",
+        "postal_code": "62701", "country": "US"
+    });
+    let created = app
+        .post(
+            "/customers",
+            json!({
+                "name": "A", "email": "a@example.com", "billing_address": address,
+                "additional_emails": ["b@example.com"], "auto_collection": false,
+                "email_delivery": false, "payment_provider": "stripe_charge",
+                "payment_provider_id": "cus_123"
+            }),
+        )
+        .await
+        .created();
+    assert_eq!(created["billing_address"], address);
+    assert_eq!(created["shipping_address"], Value::Null);
+    assert_eq!(created["additional_emails"], json!(["b@example.com"]));
+    assert_eq!(created["auto_collection"], false);
+    assert_eq!(created["email_delivery"], false);
+    assert_eq!(created["payment_provider"], "stripe_charge");
+    assert_eq!(created["payment_provider_id"], "cus_123");
+    let id = id_of(&created);
+    let fetched = app.get(&format!("/customers/{id}")).await.json();
+    assert_eq!(fetched, created, "read back as created");
+    let edited = app
+        .put(
+            &format!("/customers/{id}"),
+            json!({"billing_address": null, "shipping_address": {"city": "Paris"},
+                   "auto_collection": true}),
+        )
+        .await
+        .json();
+    assert_eq!(edited["billing_address"], Value::Null);
+    assert_eq!(edited["shipping_address"]["city"], "Paris");
+    assert_eq!(edited["shipping_address"]["line1"], Value::Null);
+    assert_eq!(edited["auto_collection"], true);
+    assert_eq!(
+        edited["payment_provider"], "stripe_charge",
+        "left as it was"
+    );
+    let events = app
+        .get("/_mock/webhooks/events?type=customer.edited")
+        .await
+        .json();
+    let previous = &events["data"][0]["properties"]["previous_attributes"];
+    assert_eq!(previous["billing_address"], address);
+    assert_eq!(previous["shipping_address"], Value::Null);
+    assert_eq!(previous["auto_collection"], false);
+    app.post(
+        "/customers",
+        json!({
+            "name": "B", "email": "b@example.com", "payment_provider": "paypal",
+            "additional_emails": ["not an email"], "billing_address": {"street": "x"}
+        }),
+    )
+    .await
+    .assert_orb_error(400);
+    let refused = app
+        .post(
+            "/customers",
+            json!({"name": "B", "email": "b@example.com", "payment_provider": "paypal",
+                   "additional_emails": ["not an email"]}),
+        )
+        .await;
+    refused.assert_validation(&["payment_provider", "additional_emails[0]"]);
+}
