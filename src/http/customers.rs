@@ -286,34 +286,25 @@ pub(crate) struct UpdateCustomer {
     /// Can be set only while the customer has none.
     external_customer_id: Option<String>,
     /// `Some(None)` is an explicit `"metadata": null`, which clears every key.
-    #[serde(default, deserialize_with = "explicit_null")]
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
     metadata: Option<Option<BTreeMap<String, Option<String>>>>,
     /// `null` clears it.
-    #[serde(default, deserialize_with = "explicit_null")]
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
     #[schema(value_type = Option<AddressInput>)]
     billing_address: Option<Option<AddressInput>>,
-    #[serde(default, deserialize_with = "explicit_null")]
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
     #[schema(value_type = Option<AddressInput>)]
     shipping_address: Option<Option<AddressInput>>,
     #[schema(max_items = 49)]
     additional_emails: Option<Vec<String>>,
     auto_collection: Option<bool>,
     email_delivery: Option<bool>,
-    #[serde(default, deserialize_with = "explicit_null")]
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
     #[schema(value_type = Option<PaymentProvider>)]
     payment_provider: Option<Option<String>>,
-    #[serde(default, deserialize_with = "explicit_null")]
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
     #[schema(value_type = Option<String>)]
     payment_provider_id: Option<Option<String>>,
-}
-
-/// Tells an absent key (`None`) from an explicit `null` (`Some(None)`).
-fn explicit_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 async fn update(

@@ -128,6 +128,16 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Body<T> {
     }
 }
 
+/// For `#[serde(default, deserialize_with = …)]` on an `Option<Option<T>>` body field: tells an
+/// absent key (`None`) from an explicit `null` (`Some(None)`), for edits where `null` clears.
+pub fn explicit_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// A kind of resource addressed by id in a path, for [`PathId`] and its 404 message.
 pub trait Resource {
     /// The name in "Could not find a resource of type {KIND} …".

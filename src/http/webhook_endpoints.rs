@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ApiResult;
@@ -179,22 +179,15 @@ pub(crate) struct CreateWebhookEndpoint {
 
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct UpdateWebhookEndpoint {
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
     #[schema(value_type = Option<String>)]
     url: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
     #[schema(value_type = Option<Vec<String>>)]
     enabled_event_types: Option<Option<Vec<String>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
     #[schema(value_type = Option<String>)]
     payload_style: Option<Option<String>>,
-}
-
-/// A key that is present, even as `null` (`Some(None)`), apart from a key left out (`None`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 impl Problems {
