@@ -298,14 +298,48 @@ pub(crate) struct Emission {
     pub subject: Json<Subject>,
     pub properties: Json<Properties>,
     pub created_at: DateTime<Utc>,
+    /// Send to this endpoint only (a test event aimed at one).
+    pub only_endpoint: Option<String>,
 }
 
-/// The `INSERT` of an [`Emission`], its parameters numbered from `first`.
+impl Emission {
+    fn new(
+        account: &str,
+        event: NewEvent,
+        only_endpoint: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Emission {
+            account: account.to_owned(),
+            id: new_id(),
+            kind: event.kind,
+            subject: Json(event.subject),
+            properties: Json(event.properties),
+            created_at: now.trunc_subsecs(0),
+            only_endpoint: only_endpoint.map(str::to_owned),
+        }
+    }
+
+    /// The event as emitted.
+    fn into_event(self) -> Event {
+        Event {
+            id: self.id,
+            kind: self.kind.to_owned(),
+            created_at: self.created_at,
+            subject: self.subject.0,
+            properties: self.properties.0,
+        }
+    }
+}
+
+/// The `INSERT` of an [`Emission`], its parameters numbered from `first`: the one statement
+/// that writes an event, on its own ([`Store::emit`]) or riding in its change's
+/// ([`Tx::with_event`](super::backend::Tx::with_event)).
 pub(crate) fn event_insert(first: usize) -> String {
-    let p: Vec<String> = (first..first + 6).map(|n| format!("${n}")).collect();
+    let p: Vec<String> = (first..first + 7).map(|n| format!("${n}")).collect();
     format!(
-        "INSERT INTO webhook_events (account, id, type, subject, properties, created_at) \
-         VALUES ({})",
+        "INSERT INTO webhook_events (account, id, type, subject, properties, created_at, \
+         only_endpoint) VALUES ({})",
         p.join(", ")
     )
 }
@@ -320,6 +354,7 @@ macro_rules! bind_event {
             .bind(&$emission.subject)
             .bind(&$emission.properties)
             .bind($emission.created_at)
+            .bind(&$emission.only_endpoint)
     };
 }
 pub(crate) use bind_event;
@@ -682,9 +717,9 @@ impl Store {
         event: NewEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<usize> {
-        self.ensure_configured_endpoint(tx, account, now).await?;
-        insert_event(tx, account, &event, None, now).await?;
-        Ok(usize::from(self.may_have_endpoints(account)))
+        let (emission, queued) = self.prepare_event(tx, account, event, now).await?;
+        insert_event(tx, &emission).await?;
+        Ok(queued)
     }
 
     /// Prepares `event` to be written by its change's own statement ([`Tx::with_event`]),
@@ -698,14 +733,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<(Emission, usize)> {
         self.ensure_configured_endpoint(tx, account, now).await?;
-        let emission = Emission {
-            account: account.to_owned(),
-            id: new_id(),
-            kind: event.kind,
-            subject: Json(event.subject),
-            properties: Json(event.properties),
-            created_at: now.trunc_subsecs(0),
-        };
+        let emission = Emission::new(account, event, None, now);
         Ok((emission, usize::from(self.may_have_endpoints(account))))
     }
 
@@ -1023,11 +1051,11 @@ impl Store {
         }
         self.ensure_configured_endpoint(&mut tx, account, now)
             .await?;
-        let (_, emitted) =
-            insert_event(&mut tx, account, &NewEvent::test(), endpoint_id, now).await?;
+        let emission = Emission::new(account, NewEvent::test(), endpoint_id, now);
+        insert_event(&mut tx, &emission).await?;
         self.commit_endpoints(tx, account).await?;
         self.queued_deliveries(usize::from(self.may_have_endpoints(account)));
-        Ok(emitted)
+        Ok(emission.into_event())
     }
 
     /// The account's events, newest first, optionally of one type.
@@ -1342,41 +1370,16 @@ fn after(now: DateTime<Utc>, elapsed: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(elapsed).unwrap_or_default()
 }
 
-/// Writes an event into the outbox; returns its row and the event as emitted.
-async fn insert_event(
-    tx: &mut Tx,
-    account: &str,
-    event: &NewEvent,
-    only_endpoint: Option<&str>,
-    now: DateTime<Utc>,
-) -> StoreResult<(i64, Event)> {
-    let created_at = now.trunc_subsecs(0);
-    let id = new_id();
-    let event_pk: i64 = on_tx!(tx, |c| {
-        sqlx::query_scalar(
-            "INSERT INTO webhook_events (account, id, type, subject, properties, created_at, \
-             only_endpoint) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING pk",
-        )
-        .bind(account)
-        .bind(&id)
-        .bind(event.kind)
-        .bind(Json(&event.subject))
-        .bind(Json(&event.properties))
-        .bind(created_at)
-        .bind(only_endpoint)
-        .fetch_one(c)
-        .await?
+/// Writes an event into the outbox on its own (its change's statement did not carry it).
+async fn insert_event(tx: &mut Tx, emission: &Emission) -> StoreResult<()> {
+    let sql = event_insert(1);
+    on_tx!(tx, |c| {
+        bind_event!(sqlx::query(&sql), emission)
+            .execute(c)
+            .await?
+            .rows_affected()
     });
-    Ok((
-        event_pk,
-        Event {
-            id,
-            kind: event.kind.to_owned(),
-            created_at,
-            subject: event.subject.clone(),
-            properties: event.properties.clone(),
-        },
-    ))
+    Ok(())
 }
 
 /// Cancels an endpoint's pending deliveries (it was disabled or deleted).
