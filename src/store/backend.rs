@@ -12,6 +12,7 @@
 //! | plans for bulk loads ([`Tx::for_bulk_load`]) | custom plans | nothing to do |
 //! | which errors are transient ([`StoreError::is_transient`]) | [`super::postgres::is_transient_code`] | [`super::sqlite::is_transient_code`] |
 //! | batching of hot requests ([`Store::batches`]) | none (many connections) | [`super::sqlite::batch`] |
+//! | what a failed statement leaves of a transaction ([`Tx::survives`]) | nothing: it is aborted | the transaction, less that statement |
 //! | the catalog of triggers ([`Store::trigger_exists`]) | `pg_trigger` | `sqlite_master` |
 //! | one round trip for a change and its webhook event ([`Tx::with_event`]) | a `WITH` of both statements | both statements in one query |
 //!
@@ -42,6 +43,35 @@ pub(crate) enum Db {
         reader: sqlx::SqlitePool,
         batches: Batches,
     },
+}
+
+impl Db {
+    /// Where write transactions begin.
+    pub(crate) fn writer(&self) -> Writer {
+        match self {
+            Db::Postgres(pool) => Writer::Postgres(pool.clone()),
+            Db::Sqlite { writer, .. } => Writer::Sqlite(writer.clone()),
+        }
+    }
+}
+
+/// The pool write transactions begin on ([`Store::begin`]); cheap to clone.
+#[derive(Clone)]
+pub(crate) enum Writer {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+impl Writer {
+    /// Begins a write transaction: `BEGIN` on PostgreSQL (row locks do the serialising),
+    /// `BEGIN IMMEDIATE` on SQLite's writer, so that a read-then-write transaction holds the
+    /// write lock from its first read and can never fail to upgrade.
+    pub(crate) async fn begin(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Writer::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Writer::Sqlite(writer) => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+        })
+    }
 }
 
 /// A write transaction on either backend.
@@ -116,6 +146,16 @@ impl Tx {
         Ok(())
     }
 
+    /// Whether the transaction can go on after a statement failed with `err`: PostgreSQL
+    /// aborts the whole transaction at any failed statement (a taken unique key included);
+    /// SQLite undoes just the statement, so only the database failing ends it.
+    pub(crate) fn survives(&self, err: &StoreError) -> bool {
+        !matches!(
+            (self, err),
+            (_, StoreError::Database(_)) | (Tx::Postgres(_), StoreError::Duplicate(_))
+        )
+    }
+
     /// Rolls back, logging (not returning) a failure: a connection that cannot roll back is
     /// closed by the pool, which rolls back just the same.
     pub(crate) async fn rollback(self) {
@@ -158,14 +198,9 @@ impl Store {
         }
     }
 
-    /// Begins a write transaction: `BEGIN` on PostgreSQL (row locks do the serialising),
-    /// `BEGIN IMMEDIATE` on SQLite's writer, so that a read-then-write transaction holds the
-    /// write lock from its first read and can never fail to upgrade.
+    /// Begins a write transaction ([`Writer::begin`]).
     pub(crate) async fn begin(&self) -> StoreResult<Tx> {
-        Ok(match &self.db {
-            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
-        })
+        self.db.writer().begin().await
     }
 
     /// The batches that serve concurrent hot requests in one statement: SQLite's, where every

@@ -7,7 +7,7 @@ use sqlx::types::Json;
 use super::backend::{on_reader, on_tx, RowLock, Tx};
 use super::model::{Address, Customer, CustomerProfile, CustomerState, Metadata};
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
-use super::webhooks::{bind_event, NewEvent};
+use super::webhooks::{bind_event, Emission, NewEvent};
 use super::{is_unique_violation, new_id, CustomerRef, Store, StoreError, StoreResult};
 
 /// What `POST /customers` asks for, already validated.
@@ -58,28 +58,24 @@ pub struct CustomerFilter {
 const KIND: &str = "Customer";
 
 impl Store {
+    /// Creates a customer, with its `customer.created` event. It joins the concurrent writes
+    /// of customers in one transaction ([`write_customers`]); one that the batch leaves out,
+    /// or the first write of an account that `--webhook-url` has not reached yet, runs in a
+    /// transaction of its own.
+    ///
+    /// [`write_customers`]: super::group::write_customers
     pub async fn create_customer(
         &self,
         account: &str,
         new: NewCustomer,
         now: DateTime<Utc>,
     ) -> StoreResult<Customer> {
-        let mut tx = self.begin().await?;
-        // The event's snapshot is the customer as it will be inserted; it is written by the
-        // insert's own statement (one round trip, not two, on this hot path).
-        let id = new.id.clone().unwrap_or_else(new_id);
-        let customer = new_customer(&id, &new, now);
-        let (emission, queued) = self
-            .prepare_event(&mut tx, account, NewEvent::customer_created(&customer), now)
-            .await?;
-        let inserted = insert_customer_as(&mut tx, account, &id, new, now, Some(&emission)).await?;
-        debug_assert_eq!(
-            inserted, customer,
-            "the event's snapshot is the inserted row"
-        );
-        tx.commit().await?;
-        self.queued_deliveries(queued);
-        Ok(inserted)
+        let write = CustomerWrite::Create {
+            account: account.to_owned(),
+            new,
+            now,
+        };
+        self.write_customer(write).await
     }
 
     /// A customer that is active or being deleted; `None` once fully deleted or never seen.
@@ -132,7 +128,8 @@ impl Store {
         page_of(rows, filter.page, |row| row.pk, CustomerRow::into_domain)
     }
 
-    /// Applies an edit to an active customer.
+    /// Applies an edit to an active customer, with its `customer.edited` event when it
+    /// changed something; batched as [`Store::create_customer`] is.
     pub async fn update_customer(
         &self,
         account: &str,
@@ -140,70 +137,164 @@ impl Store {
         patch: CustomerPatch,
         now: DateTime<Utc>,
     ) -> StoreResult<Customer> {
-        let mut tx = self.begin().await?;
-        let mut customer = live_customer(&mut tx, account, by, RowLock::Update).await?;
-        let before = customer.clone();
-        if let Some(name) = patch.name {
-            customer.name = name;
-        }
-        if let Some(email) = patch.email {
-            customer.email = email;
-        }
-        customer.currency = set_once(customer.currency, patch.currency, "currency")?;
-        customer.external_customer_id = set_once(
-            customer.external_customer_id,
-            patch.external_customer_id,
-            "external_customer_id",
-        )?;
-        if patch.clear_metadata {
-            customer.metadata.clear();
-        }
-        let profile = &mut customer.profile;
-        if let Some(address) = patch.billing_address {
-            profile.billing_address = address;
-        }
-        if let Some(address) = patch.shipping_address {
-            profile.shipping_address = address;
-        }
-        if let Some(emails) = patch.additional_emails {
-            profile.additional_emails = emails;
-        }
-        if let Some(auto_collection) = patch.auto_collection {
-            profile.auto_collection = auto_collection;
-        }
-        if let Some(email_delivery) = patch.email_delivery {
-            profile.email_delivery = email_delivery;
-        }
-        if let Some(provider) = patch.payment_provider {
-            profile.payment_provider = provider;
-        }
-        if let Some(provider_id) = patch.payment_provider_id {
-            profile.payment_provider_id = provider_id;
-        }
-        for (key, value) in patch.metadata.into_iter().flatten() {
-            match value {
-                Some(value) => customer.metadata.insert(key, value),
-                None => customer.metadata.remove(&key),
-            };
-        }
-        // Orb announces an edit that changed something, with the old values; its event is
-        // written by the update's own statement (one round trip on this hot path).
-        let (emission, queued) = if customer == before {
-            (None, 0)
-        } else {
-            let event = NewEvent::customer_edited(&before, &customer);
-            let (emission, queued) = self.prepare_event(&mut tx, account, event, now).await?;
-            (Some(emission), queued)
+        let write = CustomerWrite::Edit {
+            account: account.to_owned(),
+            by: by.clone(),
+            patch,
+            now,
         };
-        let update = "UPDATE customers SET name = $3, email = $4, metadata = $5, currency = $6, \
-                      external_customer_id = $7, profile = $8 WHERE account = $1 AND id = $2 \
-                      RETURNING pk";
-        let sql = match emission {
-            Some(_) => tx.with_event(update, 9),
-            None => update.to_owned(),
+        self.write_customer(write).await
+    }
+
+    async fn write_customer(&self, write: CustomerWrite) -> StoreResult<Customer> {
+        let account = write.account().to_owned();
+        let batched = match self.reaches_configured_endpoint(&account) {
+            true => self.writes.write(write.clone()).await,
+            false => None,
         };
-        let updated = on_tx!(&mut tx, |c| {
-            let query = sqlx::query_scalar::<_, i64>(&sql)
+        let customer = match batched {
+            Some(answer) => answer?,
+            None => {
+                let mut tx = self.begin().await?;
+                self.ensure_configured_endpoint(&mut tx, &account, write.now())
+                    .await?;
+                let customer = write.run(&mut tx).await?;
+                tx.commit().await?;
+                customer
+            }
+        };
+        self.queued_deliveries(usize::from(self.may_have_endpoints(&account)));
+        Ok(customer)
+    }
+}
+
+/// A write of one customer, with its event: the same work whether it runs in a transaction of
+/// its own or joins a batch ([`write_customers`](super::group::write_customers)).
+#[derive(Debug, Clone)]
+pub(crate) enum CustomerWrite {
+    Create {
+        account: String,
+        new: NewCustomer,
+        now: DateTime<Utc>,
+    },
+    Edit {
+        account: String,
+        by: CustomerRef,
+        patch: CustomerPatch,
+        now: DateTime<Utc>,
+    },
+}
+
+impl CustomerWrite {
+    pub(crate) fn account(&self) -> &str {
+        match self {
+            CustomerWrite::Create { account, .. } | CustomerWrite::Edit { account, .. } => account,
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        match self {
+            CustomerWrite::Create { now, .. } | CustomerWrite::Edit { now, .. } => *now,
+        }
+    }
+
+    /// Runs the write inside `tx`. A failure other than [`StoreError::Database`] has written
+    /// nothing: the checks come first, and the one writing statement (the change and its
+    /// event, one hand-off) is atomic, so a taken unique key leaves no trace.
+    pub(crate) async fn run(self, tx: &mut Tx) -> StoreResult<Customer> {
+        match self {
+            CustomerWrite::Create { account, new, now } => {
+                // The event's snapshot is the customer as it will be inserted; it is written
+                // by the insert's own statement (one round trip, not two, on this hot path).
+                let id = new.id.clone().unwrap_or_else(new_id);
+                let customer = new_customer(&id, &new, now);
+                let emission = Emission::new(&account, NewEvent::customer_created(&customer), now);
+                let inserted =
+                    insert_customer_as(tx, &account, &id, new, now, Some(&emission)).await?;
+                debug_assert_eq!(
+                    inserted, customer,
+                    "the event's snapshot is the inserted row"
+                );
+                Ok(inserted)
+            }
+            CustomerWrite::Edit {
+                account,
+                by,
+                patch,
+                now,
+            } => edit_customer(tx, &account, &by, patch, now).await,
+        }
+    }
+}
+
+/// Reads, merges and writes an edit inside `tx` (see [`CustomerWrite::run`]).
+async fn edit_customer(
+    tx: &mut Tx,
+    account: &str,
+    by: &CustomerRef,
+    patch: CustomerPatch,
+    now: DateTime<Utc>,
+) -> StoreResult<Customer> {
+    let mut customer = live_customer(tx, account, by, RowLock::Update).await?;
+    let before = customer.clone();
+    if let Some(name) = patch.name {
+        customer.name = name;
+    }
+    if let Some(email) = patch.email {
+        customer.email = email;
+    }
+    customer.currency = set_once(customer.currency, patch.currency, "currency")?;
+    customer.external_customer_id = set_once(
+        customer.external_customer_id,
+        patch.external_customer_id,
+        "external_customer_id",
+    )?;
+    if patch.clear_metadata {
+        customer.metadata.clear();
+    }
+    let profile = &mut customer.profile;
+    if let Some(address) = patch.billing_address {
+        profile.billing_address = address;
+    }
+    if let Some(address) = patch.shipping_address {
+        profile.shipping_address = address;
+    }
+    if let Some(emails) = patch.additional_emails {
+        profile.additional_emails = emails;
+    }
+    if let Some(auto_collection) = patch.auto_collection {
+        profile.auto_collection = auto_collection;
+    }
+    if let Some(email_delivery) = patch.email_delivery {
+        profile.email_delivery = email_delivery;
+    }
+    if let Some(provider) = patch.payment_provider {
+        profile.payment_provider = provider;
+    }
+    if let Some(provider_id) = patch.payment_provider_id {
+        profile.payment_provider_id = provider_id;
+    }
+    for (key, value) in patch.metadata.into_iter().flatten() {
+        match value {
+            Some(value) => customer.metadata.insert(key, value),
+            None => customer.metadata.remove(&key),
+        };
+    }
+    // Orb announces an edit that changed something, with the old values; its event is
+    // written by the update's own statement (one round trip on this hot path).
+    if customer == before {
+        return Ok(customer);
+    }
+    let emission = Emission::new(account, NewEvent::customer_edited(&before, &customer), now);
+    let sql = tx.with_event(
+        "UPDATE customers SET name = $3, email = $4, metadata = $5, currency = $6, \
+         external_customer_id = $7, profile = $8 WHERE account = $1 AND id = $2 \
+         RETURNING pk",
+        9,
+    );
+    let updated = on_tx!(tx, |c| {
+        bind_event!(
+            sqlx::query_scalar::<_, i64>(&sql)
                 .bind(account)
                 .bind(&customer.id)
                 .bind(&customer.name)
@@ -211,24 +302,21 @@ impl Store {
                 .bind(Json(&customer.metadata))
                 .bind(&customer.currency)
                 .bind(&customer.external_customer_id)
-                .bind(Json(&customer.profile));
-            match &emission {
-                Some(emission) => bind_event!(query, emission).fetch_all(c).await,
-                None => query.fetch_all(c).await,
-            }
-        });
-        match updated {
-            Err(err) if is_unique_violation(&err) => {
-                return Err(StoreError::Duplicate(format!(
-                    "A customer with external_customer_id {:?} already exists",
-                    customer.external_customer_id.unwrap_or_default()
-                )))
-            }
-            other => other?,
-        };
-        tx.commit().await?;
-        self.queued_deliveries(queued);
-        Ok(customer)
+                .bind(Json(&customer.profile)),
+            emission
+        )
+        .fetch_all(c)
+        .await
+    });
+    match updated {
+        Err(err) if is_unique_violation(&err) => Err(StoreError::Duplicate(format!(
+            "A customer with external_customer_id {:?} already exists",
+            customer.external_customer_id.unwrap_or_default()
+        ))),
+        other => {
+            other?;
+            Ok(customer)
+        }
     }
 }
 

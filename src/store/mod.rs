@@ -21,6 +21,7 @@ mod control;
 mod customers;
 mod deletion;
 mod fixtures;
+mod group;
 mod invoices;
 mod queue;
 mod rows;
@@ -47,7 +48,7 @@ use std::time::Duration;
 use backend::{on_reader, Db};
 
 /// How a request names a customer: Orb accepts either its id or the caller's external id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CustomerRef {
     Id(String),
     External(String),
@@ -98,6 +99,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// Concurrent writes of customers, committed together ([`group`]).
+    writes: group::Groups,
     /// The webhook outbox's in-process state ([`webhooks`]).
     outbox: std::sync::Arc<webhooks::Outbox>,
 }
@@ -140,8 +143,10 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
+        let writes = group::Groups::start(db.writer());
         Ok(Store {
             db,
+            writes,
             outbox: Default::default(),
         })
     }

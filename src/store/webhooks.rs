@@ -303,7 +303,14 @@ pub(crate) struct Emission {
 }
 
 impl Emission {
-    fn new(
+    /// `event` of `account`, for every endpoint that wants it; written by [`Store::emit`], or
+    /// by its change's own statement ([`Tx::with_event`](super::backend::Tx::with_event)), in
+    /// a transaction where [`Store::ensure_configured_endpoint`] has run.
+    pub(crate) fn new(account: &str, event: NewEvent, now: DateTime<Utc>) -> Self {
+        Emission::aimed(account, event, None, now)
+    }
+
+    fn aimed(
         account: &str,
         event: NewEvent,
         only_endpoint: Option<&str>,
@@ -621,9 +628,26 @@ impl Store {
         &self.outbox.queued
     }
 
+    /// Whether an event of `account` reaches the configured endpoint without first writing it
+    /// into the account ([`Store::ensure_configured_endpoint`]): there is none, or this
+    /// process has written it.
+    pub(crate) fn reaches_configured_endpoint(&self, account: &str) -> bool {
+        self.outbox
+            .configured
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+            || self
+                .outbox
+                .configured_in
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(account)
+    }
+
     /// Writes the configured endpoint into `account` if this process has not yet (and the
     /// account has not deleted it). Its URL and secret follow the flags of the latest start.
-    async fn ensure_configured_endpoint(
+    pub(crate) async fn ensure_configured_endpoint(
         &self,
         tx: &mut Tx,
         account: &str,
@@ -699,7 +723,7 @@ impl Store {
             .insert(account.to_owned());
     }
 
-    fn may_have_endpoints(&self, account: &str) -> bool {
+    pub(crate) fn may_have_endpoints(&self, account: &str) -> bool {
         self.outbox
             .with_endpoints
             .lock()
@@ -717,24 +741,9 @@ impl Store {
         event: NewEvent,
         now: DateTime<Utc>,
     ) -> StoreResult<usize> {
-        let (emission, queued) = self.prepare_event(tx, account, event, now).await?;
-        insert_event(tx, &emission).await?;
-        Ok(queued)
-    }
-
-    /// Prepares `event` to be written by its change's own statement ([`Tx::with_event`]),
-    /// the one-statement form of [`Store::emit`]. Returns it and whether the worker should be
-    /// woken once the caller commits.
-    pub(crate) async fn prepare_event(
-        &self,
-        tx: &mut Tx,
-        account: &str,
-        event: NewEvent,
-        now: DateTime<Utc>,
-    ) -> StoreResult<(Emission, usize)> {
         self.ensure_configured_endpoint(tx, account, now).await?;
-        let emission = Emission::new(account, event, None, now);
-        Ok((emission, usize::from(self.may_have_endpoints(account))))
+        insert_event(tx, &Emission::new(account, event, now)).await?;
+        Ok(usize::from(self.may_have_endpoints(account)))
     }
 
     /// Wakes the worker after a commit that may have queued deliveries (`count` > 0).
@@ -1051,7 +1060,7 @@ impl Store {
         }
         self.ensure_configured_endpoint(&mut tx, account, now)
             .await?;
-        let emission = Emission::new(account, NewEvent::test(), endpoint_id, now);
+        let emission = Emission::aimed(account, NewEvent::test(), endpoint_id, now);
         insert_event(&mut tx, &emission).await?;
         self.commit_endpoints(tx, account).await?;
         self.queued_deliveries(usize::from(self.may_have_endpoints(account)));

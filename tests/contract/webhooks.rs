@@ -559,3 +559,84 @@ async fn the_trigger_that_fans_events_out_exists_by_the_name_the_code_relies_on(
         "trigger {name} exists"
     );
 }
+
+/// Sends `bodies` to `path` with `method` all at once; answers in the order of `bodies`.
+async fn all_at_once(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    bodies: Vec<Value>,
+) -> Vec<crate::common::TestResponse> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (at, body) in bodies.into_iter().enumerate() {
+        let (client, method, path) = (app.client(), method.clone(), path.to_owned());
+        tasks.spawn(async move { (at, client.call(method, &path, Some(body)).await) });
+    }
+    let mut answers: Vec<_> = tasks.join_all().await;
+    answers.sort_by_key(|(at, _)| *at);
+    answers.into_iter().map(|(_, response)| response).collect()
+}
+
+on_both_stores!(concurrent_edits_of_one_customer_all_land_each_with_its_event);
+/// Edits sent together (on SQLite they share one transaction) each apply on top of the one
+/// before: every metadata key lands, and each edit emits its own `customer.edited`.
+async fn concurrent_edits_of_one_customer_all_land_each_with_its_event(app: &TestApp) {
+    let customer = id_of(&app.customer(None).await);
+    let bodies = (0..40)
+        .map(|n| json!({"metadata": {format!("key_{n}"): format!("value_{n}")}}))
+        .collect();
+    let path = format!("/customers/{customer}");
+    for response in all_at_once(app, Method::PUT, &path, bodies).await {
+        assert_eq!(response.status, 200, "{}", response.text());
+    }
+    let stored = app.get(&path).await.json();
+    for n in 0..40 {
+        assert_eq!(stored["metadata"][format!("key_{n}")], format!("value_{n}"));
+    }
+    let types = event_types(app).await;
+    assert_eq!(types.iter().filter(|t| *t == "customer.edited").count(), 40);
+}
+
+on_both_stores!(concurrent_creations_sharing_an_external_id_make_one_customer_and_one_event);
+/// Creations sent together where half share one `external_customer_id`: one of those wins,
+/// the others are refused as taken and leave no event, and the rest are unaffected.
+async fn concurrent_creations_sharing_an_external_id_make_one_customer_and_one_event(
+    app: &TestApp,
+) {
+    let bodies = (0..40)
+        .map(|n| {
+            let external = if n % 2 == 0 {
+                "shared".to_owned()
+            } else {
+                format!("own-{n}")
+            };
+            json!({"name": format!("C{n}"), "email": "c@example.com",
+                   "external_customer_id": external})
+        })
+        .collect();
+    let answers = all_at_once(app, Method::POST, "/customers", bodies).await;
+    let mut created = Vec::new();
+    for (n, response) in answers.iter().enumerate() {
+        if n % 2 == 1 || response.status == 201 {
+            assert_eq!(response.status, 201, "{}", response.text());
+            created.push(id_of(&response.json()));
+        } else {
+            assert_eq!(response.status, 400, "{}", response.text());
+            assert_eq!(
+                response.json()["type"],
+                "https://docs.withorb.com/reference/error-responses#400-duplicate-resource-creation"
+            );
+        }
+    }
+    assert_eq!(created.len(), 21, "twenty own ids and one shared");
+    let events = app.get("/_mock/webhooks/events?limit=100").await.json();
+    let mut announced: Vec<String> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["customer"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    announced.sort();
+    created.sort();
+    assert_eq!(announced, created, "one customer.created per customer made");
+}

@@ -4,8 +4,8 @@
 //! statement, `BEGIN` and `COMMIT` is a hand-off to that thread and back. Profiling under load
 //! (BENCHMARKS.md) showed those hand-offs, not SQLite's work, to be what a request costs, and an
 //! in-memory database has a single connection, so they queue behind each other. A [`Batcher`]
-//! is one task that takes every request of its kind waiting (up to [`MAX_BATCH`]) and serves
-//! them all with one statement over a JSON array: one round trip for the whole batch.
+//! is one task that takes every request of its kind waiting and serves them all with one
+//! statement over a JSON array: one round trip for the whole batch.
 //!
 //! Two kinds are batched, the hottest of each side:
 //! - [`queue_deletions`]: DELETEs of customers that may be deleted at once, queued by one
@@ -17,9 +17,10 @@
 //!   alone. A request abandoned before its batch runs is left out of it (a request answered
 //!   with a timeout changes nothing: README, "Flags", `--request-timeout`).
 //! - [`read_customers`]: customers read by id.
+//!
+//! Writes of customers are grouped on both backends ([`crate::store::group`]).
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
 use std::sync::LazyLock;
 
 use std::time::Duration;
@@ -27,64 +28,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::{FromRow, Row, SqlitePool};
-use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::timestamp_text;
 use crate::store::control::millis_to_duration;
 use crate::store::deletion::{blocks_deletion, due_after};
+use crate::store::group::Batcher;
 use crate::store::model::Customer;
 use crate::store::rows::{CustomerRow, CUSTOMER_COLUMNS};
 use crate::store::{StoreError, StoreResult};
-
-/// The most requests served by one statement.
-pub const MAX_BATCH: usize = 256;
-
-type Pending<Q, A> = (Q, oneshot::Sender<StoreResult<A>>);
-
-/// A task serving queries `Q` in batches; cheap to clone. The task ends when every handle is
-/// dropped.
-pub(crate) struct Batcher<Q, A> {
-    sender: mpsc::UnboundedSender<Pending<Q, A>>,
-}
-
-impl<Q, A> Clone for Batcher<Q, A> {
-    fn clone(&self) -> Self {
-        Batcher {
-            sender: self.sender.clone(),
-        }
-    }
-}
-
-impl<Q: Send + 'static, A: Send + 'static> Batcher<Q, A> {
-    /// Starts the task on the current runtime: `serve` answers a batch, one answer per query
-    /// in order; a shorter answer leaves the rest unanswered (their callers see `None`).
-    pub(crate) fn start<F, Fut>(pool: SqlitePool, serve: F) -> Self
-    where
-        F: Fn(SqlitePool, Vec<Q>) -> Fut + Send + 'static,
-        Fut: Future<Output = Vec<StoreResult<A>>> + Send,
-    {
-        let (sender, mut receiver) = mpsc::unbounded_channel::<Pending<Q, A>>();
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(MAX_BATCH);
-            while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let (queries, replies): (Vec<Q>, Vec<_>) = batch.drain(..).unzip();
-                let answers = serve(pool.clone(), queries).await;
-                for (reply, answer) in replies.into_iter().zip(answers) {
-                    let _ = reply.send(answer);
-                }
-            }
-        });
-        Batcher { sender }
-    }
-
-    /// The answer to `query`, or `None` when the task has stopped or left it unanswered.
-    pub(crate) async fn ask(&self, query: Q) -> Option<StoreResult<A>> {
-        let (reply, answer) = oneshot::channel();
-        self.sender.send((query, reply)).ok()?;
-        answer.await.ok()
-    }
-}
 
 /// A DELETE of a customer, for [`queue_deletions`].
 pub(crate) struct Deletion {
