@@ -51,6 +51,12 @@ pub(crate) struct CreateSubscription {
     auto_collection: Option<bool>,
     default_invoice_memo: Option<String>,
     metadata: Option<BTreeMap<String, Option<String>>>,
+    name: Option<String>,
+    currency: Option<String>,
+    #[schema(format = DateTime)]
+    end_date: Option<String>,
+    #[schema(minimum = 0, maximum = 999_999)]
+    trial_duration_days: Option<i64>,
 }
 
 impl CreateSubscription {
@@ -76,6 +82,22 @@ impl CreateSubscription {
         }
         let memo = p.text("default_invoice_memo", self.default_invoice_memo, false);
         let metadata = p.new_metadata("metadata", self.metadata);
+        let name = p.text("name", self.name, true);
+        let currency = p.currency("currency", self.currency);
+        let end_date = p.datetime("end_date", self.end_date);
+        let trial_duration_days = match self.trial_duration_days {
+            Some(days) => match u32::try_from(days) {
+                Ok(days) if days < 1_000_000 => Some(days),
+                _ => {
+                    p.push(
+                        "trial_duration_days",
+                        "must be a number of days from 0 to 999999",
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
         (|| {
             Some(NewSubscription {
                 id: None,
@@ -89,6 +111,10 @@ impl CreateSubscription {
                 auto_collection: self.auto_collection,
                 default_invoice_memo: memo,
                 metadata,
+                name,
+                currency,
+                end_date,
+                trial_duration_days,
             })
         })()
     }

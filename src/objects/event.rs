@@ -75,7 +75,10 @@ pub fn event_body(event: &Event, style: PayloadStyle) -> Value {
     match &event.subject {
         Subject::None => {}
         Subject::Customer { customer } => {
-            body.insert("customer".into(), to_value(CustomerObject::from(customer)));
+            body.insert(
+                "customer".into(),
+                to_value(CustomerObject::from(&**customer)),
+            );
         }
         Subject::Invoice { invoice } => {
             let expanded = to_value(InvoiceObject::new(invoice));

@@ -63,7 +63,10 @@ impl SubscriptionObject {
         let period = subscription.current_period(now);
         Self {
             id: subscription.id.clone(),
-            name: PLAN_NAME.to_owned(),
+            name: subscription
+                .name
+                .clone()
+                .unwrap_or_else(|| PLAN_NAME.to_owned()),
             customer: CustomerObject::from(customer),
             plan: Some(PlanObject::new(subscription, customer)),
             status: subscription.status.as_str(),
@@ -82,7 +85,9 @@ impl SubscriptionObject {
             auto_issuance: None,
             default_invoice_memo: subscription.default_invoice_memo.clone(),
             invoicing_threshold: None,
-            trial_info: SubscriptionTrialInfoObject { end_date: None },
+            trial_info: SubscriptionTrialInfoObject {
+                end_date: subscription.trial_end_date,
+            },
             active_plan_phase_order: None,
             redeemed_coupon: None,
             pending_subscription_change: None,
@@ -121,7 +126,8 @@ impl From<SubscriptionObject> for MutatedSubscriptionObject {
     }
 }
 
-/// Orb's `SubscriptionTrialInfo`; orb-mock has no trials, so `end_date` is always null.
+/// Orb's `SubscriptionTrialInfo`: when the trial ends (`trial_duration_days` after the start),
+/// or null.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SubscriptionTrialInfoObject {
     #[serde(serialize_with = "ts::option::serialize")]
@@ -186,11 +192,13 @@ pub struct PlanObject {
 
 impl PlanObject {
     /// The plan a subscription is on. With no catalogue, its creation time is the
-    /// subscription's and its currency the customer's (USD when the customer has none).
+    /// subscription's and its currency the subscription's own, else the customer's (USD when
+    /// neither has one).
     pub fn new(subscription: &Subscription, customer: &Customer) -> Self {
-        let currency = customer
+        let currency = subscription
             .currency
             .clone()
+            .or_else(|| customer.currency.clone())
             .unwrap_or_else(|| DEFAULT_CURRENCY.to_owned());
         Self {
             id: subscription.plan_id.clone(),

@@ -204,6 +204,9 @@ fn active_subscription() -> Subscription {
         start_date: at(2026, 1, 31, 0),
         end_date: None,
         created_at: at(2026, 1, 5, 10),
+        name: None,
+        currency: None,
+        trial_end_date: None,
     }
 }
 

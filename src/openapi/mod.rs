@@ -12,6 +12,7 @@
 //! `tests/schemathesis/run.sh` fuzzes a live orb-mock with it, failing on any 5xx or any answer
 //! that violates it.
 
+pub mod inputs;
 mod paths;
 #[cfg(test)]
 mod tests;

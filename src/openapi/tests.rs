@@ -8,11 +8,11 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use super::inputs::{inputs, operations, resolve};
+
 /// Shapes orb-mock sends on purpose although Orb's schema has no such arm (README, "Deleting a customer": a customer
 /// being deleted reads as `{"id", "deleted": true}`).
 const DELIBERATE_EXTRAS: [&str; 1] = ["DeletedCustomerObject"];
-
-const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// Orb's document, or `None` when the check `what` is skipped (see `crate::test_env`).
 fn orb(what: &str) -> Option<&'static Value> {
@@ -25,19 +25,6 @@ fn ours() -> &'static Value {
 }
 
 /// Every (path, method, operation) a document describes.
-fn operations(document: &Value) -> Vec<(String, &'static str, &Value)> {
-    let paths = document["paths"].as_object().expect("paths is an object");
-    let mut operations = Vec::new();
-    for (path, item) in paths {
-        for method in METHODS {
-            if let Some(operation) = item.get(method) {
-                operations.push((path.clone(), method, operation));
-            }
-        }
-    }
-    operations
-}
-
 fn statuses(operation: &Value) -> BTreeSet<String> {
     operation["responses"]
         .as_object()
@@ -266,18 +253,6 @@ impl<'a> Pair<'a> {
 }
 
 /// Follows `$ref`s (local ones, the only kind either document uses).
-fn resolve<'a>(document: &'a Value, schema: &'a Value) -> (Option<&'a str>, &'a Value) {
-    let mut name = None;
-    let mut schema = schema;
-    while let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        name = reference.rsplit('/').next();
-        schema = document
-            .pointer(reference.trim_start_matches('#'))
-            .unwrap_or_else(|| panic!("unresolvable $ref {reference}"));
-    }
-    (name, schema)
-}
-
 /// The non-null alternatives a schema allows (`oneOf`/`anyOf` arms, flattened), each with its
 /// component name when it has one.
 fn arms<'a>(document: &'a Value, schema: &'a Value) -> Vec<(Option<&'a str>, &'a Value)> {
@@ -402,54 +377,6 @@ fn the_comparison_reaches_nested_objects_of_the_real_documents() {
         problems,
         ["invoice.line_items[].price.unit_config: Orb requires `unit_amount`, orb-mock does not"]
     );
-}
-
-/// The top-level properties a request body schema names (through `$ref`, `allOf`, `oneOf` and
-/// `anyOf`).
-fn body_properties(document: &Value, schema: &Value) -> BTreeSet<String> {
-    let (_, schema) = resolve(document, schema);
-    let mut names: BTreeSet<String> = schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|properties| properties.keys().cloned().collect())
-        .unwrap_or_default();
-    for combinator in ["allOf", "oneOf", "anyOf"] {
-        for part in schema
-            .get(combinator)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            names.extend(body_properties(document, part));
-        }
-    }
-    names
-}
-
-/// A route's documented inputs: its query parameters (without `[]`) and body properties.
-fn inputs(document: &Value, path: &str, operation: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
-    let query = operation["parameters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .chain(
-            document["paths"][path]["parameters"]
-                .as_array()
-                .into_iter()
-                .flatten(),
-        )
-        .map(|parameter| resolve(document, parameter).1)
-        .filter(|parameter| parameter["in"] == "query")
-        .filter_map(|parameter| parameter["name"].as_str())
-        .map(|name| name.strip_suffix("[]").unwrap_or(name).to_owned())
-        .collect();
-    let body = operation
-        .get("requestBody")
-        .map(|body| resolve(document, body).1)
-        .and_then(|body| body.pointer("/content/application~1json/schema"))
-        .map(|schema| body_properties(document, schema))
-        .unwrap_or_default();
-    (query, body)
 }
 
 /// README, "What is emulated, and what is not": every query parameter and request property

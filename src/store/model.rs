@@ -204,6 +204,15 @@ pub struct Subscription {
     pub start_date: DateTime<Utc>,
     pub end_date: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Its own name; `None`: the plan's.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its own currency; `None`: the customer's (the plan's invoicing currency).
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// When its trial ends (`trial_duration_days` after the start); `None`: no trial.
+    #[serde(default)]
+    pub trial_end_date: Option<DateTime<Utc>>,
 }
 
 impl Subscription {

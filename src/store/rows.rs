@@ -160,7 +160,7 @@ impl InvoiceRow {
 
 pub(crate) const SUBSCRIPTION_COLUMNS: &str = "pk, id, customer_id, plan_id, external_plan_id, \
      status, net_terms, auto_collection, default_invoice_memo, metadata, start_date, end_date, \
-     created_at";
+     created_at, name, currency, trial_end_date";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct SubscriptionRow {
@@ -177,6 +177,9 @@ pub(crate) struct SubscriptionRow {
     pub start_date: DateTime<Utc>,
     pub end_date: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    pub name: Option<String>,
+    pub currency: Option<String>,
+    pub trial_end_date: Option<DateTime<Utc>>,
 }
 
 impl SubscriptionRow {
@@ -196,6 +199,9 @@ impl SubscriptionRow {
             start_date: self.start_date,
             end_date: self.end_date,
             created_at: self.created_at,
+            name: self.name,
+            currency: self.currency,
+            trial_end_date: self.trial_end_date,
         })
     }
 }

@@ -33,6 +33,14 @@ pub struct NewSubscription {
     pub auto_collection: Option<bool>,
     pub default_invoice_memo: Option<String>,
     pub metadata: Metadata,
+    /// Its own name; `None`: the plan's.
+    pub name: Option<String>,
+    /// Must be the customer's currency if the customer has one.
+    pub currency: Option<String>,
+    /// After the start date; a past one makes the subscription ended at once.
+    pub end_date: Option<DateTime<Utc>>,
+    /// A trial of this many days from the start (0 or `None`: no trial).
+    pub trial_duration_days: Option<u32>,
 }
 
 /// Orb's `cancel_option`.
@@ -82,17 +90,19 @@ impl Store {
                 now,
             )
             .await?;
-        // One that starts now is active at once; an upcoming one starts later (README,
-        // "Testing webhook handlers": orb-mock has no clock to start it yet).
-        if subscription.status == SubscriptionStatus::Active {
-            queued += self
-                .emit(
-                    &mut tx,
-                    account,
-                    NewEvent::subscription("subscription.started", &subscription, &customer),
-                    now,
-                )
-                .await?;
+        // One that starts now is active at once, and one whose end date has passed already
+        // ended; an upcoming one starts later (README, "Testing webhook handlers": orb-mock
+        // has no clock to start it yet).
+        let mut kinds = Vec::new();
+        if subscription.start_date <= now {
+            kinds.push("subscription.started");
+        }
+        if subscription.status == SubscriptionStatus::Ended {
+            kinds.push("subscription.ended");
+        }
+        for kind in kinds {
+            let event = NewEvent::subscription(kind, &subscription, &customer);
+            queued += self.emit(&mut tx, account, event, now).await?;
         }
         tx.commit().await?;
         self.queued_deliveries(queued);
@@ -285,13 +295,20 @@ pub(crate) async fn insert_subscription(
     let customer = live_customer(tx, account, &new.customer, RowLock::Share).await?;
     same_customer(&customer, new.also_external_customer_id.as_deref())?;
     let start = new.start_date.unwrap_or(now);
+    subscription_terms_fit(&customer, &new, start)?;
     let (status, end_date) = if new.ended {
         (SubscriptionStatus::Ended, Some(now.max(start)))
+    } else if new.end_date.is_some_and(|end| end <= now) {
+        (SubscriptionStatus::Ended, new.end_date)
     } else if start > now {
-        (SubscriptionStatus::Upcoming, None)
+        (SubscriptionStatus::Upcoming, new.end_date)
     } else {
-        (SubscriptionStatus::Active, None)
+        (SubscriptionStatus::Active, new.end_date)
     };
+    let trial_end_date = new
+        .trial_duration_days
+        .filter(|days| *days > 0)
+        .map(|days| start + chrono::Duration::days(i64::from(days)));
     let id = match new.id {
         Some(id) => {
             refuse_taken_id(tx, "subscriptions", KIND, account, &id).await?;
@@ -302,7 +319,8 @@ pub(crate) async fn insert_subscription(
     let sql = format!(
         "INSERT INTO subscriptions (account, id, customer_id, plan_id, external_plan_id, \
          status, net_terms, auto_collection, default_invoice_memo, metadata, start_date, \
-         created_at, end_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         created_at, end_date, name, currency, trial_end_date) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          RETURNING {SUBSCRIPTION_COLUMNS}"
     );
     let row = on_tx!(tx, |c| {
@@ -320,10 +338,43 @@ pub(crate) async fn insert_subscription(
             .bind(start)
             .bind(now)
             .bind(end_date)
+            .bind(&new.name)
+            .bind(&new.currency)
+            .bind(trial_end_date)
             .fetch_one(c)
             .await?
     });
     Ok((row.into_domain()?, customer))
+}
+
+/// Refuses terms that contradict the customer or the start date, naming the field: a currency
+/// other than the one the customer bills in, and an end date not after the start.
+fn subscription_terms_fit(
+    customer: &Customer,
+    new: &NewSubscription,
+    start: DateTime<Utc>,
+) -> StoreResult<()> {
+    let mut problems = Vec::new();
+    if let (Some(theirs), Some(asked)) = (&customer.currency, &new.currency) {
+        if theirs != asked {
+            problems.push(format!(
+                "currency: customer {} bills in {theirs}; a subscription of theirs cannot be in \
+                 {asked}",
+                customer.id
+            ));
+        }
+    }
+    if let Some(end) = new.end_date.filter(|end| *end <= start) {
+        problems.push(format!(
+            "end_date: {} is not after the start date {}",
+            end.to_rfc3339(),
+            start.to_rfc3339()
+        ));
+    }
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(StoreError::Invalid(problems)),
+    }
 }
 
 async fn fetch_subscription(tx: &mut Tx, account: &str, id: &str) -> StoreResult<Subscription> {

@@ -134,15 +134,16 @@ pub struct ConfiguredEndpoint {
 pub enum Subject {
     /// `resource_event.test`.
     None,
+    // Boxed, all three: an event is moved about far more often than it is read.
     Customer {
-        customer: Customer,
+        customer: Box<Customer>,
     },
     Invoice {
-        invoice: Invoice,
+        invoice: Box<Invoice>,
     },
     Subscription {
-        subscription: Subscription,
-        customer: Customer,
+        subscription: Box<Subscription>,
+        customer: Box<Customer>,
     },
 }
 
@@ -199,7 +200,7 @@ impl NewEvent {
         NewEvent {
             kind,
             subject: Subject::Customer {
-                customer: customer.clone(),
+                customer: Box::new(customer.clone()),
             },
             properties,
         }
@@ -241,7 +242,7 @@ impl NewEvent {
         NewEvent {
             kind,
             subject: Subject::Invoice {
-                invoice: invoice.clone(),
+                invoice: Box::new(invoice.clone()),
             },
             properties,
         }
@@ -256,8 +257,8 @@ impl NewEvent {
         NewEvent {
             kind,
             subject: Subject::Subscription {
-                subscription: subscription.clone(),
-                customer: customer.clone(),
+                subscription: Box::new(subscription.clone()),
+                customer: Box::new(customer.clone()),
             },
             properties: Properties::None,
         }

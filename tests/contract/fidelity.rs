@@ -303,3 +303,151 @@ async fn a_customers_addresses_emails_and_payment_provider_are_stored_and_return
         .await;
     refused.assert_validation(&["payment_provider", "additional_emails[0]"]);
 }
+
+on_both_stores!(a_subscription_takes_its_own_name_end_date_trial_and_currency);
+/// `name`, `end_date`, `trial_duration_days` and `currency` on `POST /subscriptions`: an end
+/// date already past makes the subscription ended at once (created, started and ended events);
+/// an end date not after the start, a currency the customer does not bill in, and values out of
+/// the document's ranges are refused naming the field.
+async fn a_subscription_takes_its_own_name_end_date_trial_and_currency(app: &TestApp) {
+    let customer = id_of(&app.customer(None).await);
+    let past = app
+        .post(
+            "/subscriptions",
+            json!({"customer_id": customer, "plan_id": "p", "name": "Legacy",
+                   "start_date": "2025-01-01T00:00:00Z", "end_date": "2025-06-01T00:00:00Z"}),
+        )
+        .await
+        .created();
+    assert_eq!(past["status"], "ended");
+    assert_eq!(past["name"], "Legacy");
+    assert_eq!(past["current_billing_period_start_date"], Value::Null);
+    assert_eq!(
+        past["trial_info"]["end_date"],
+        Value::Null,
+        "no trial asked"
+    );
+    let events = app.get("/_mock/webhooks/events").await.json();
+    let types: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["subscription"]["id"] == past["id"])
+        .map(|event| event["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "subscription.ended",
+            "subscription.started",
+            "subscription.created"
+        ],
+        "newest first"
+    );
+    let plain = app
+        .post(
+            "/subscriptions",
+            json!({"customer_id": customer, "plan_id": "p", "trial_duration_days": 0}),
+        )
+        .await
+        .created();
+    assert_eq!(plain["name"], "orb-mock plan", "the plan's name");
+    assert_eq!(
+        plain["trial_info"]["end_date"],
+        Value::Null,
+        "0 skips the trial"
+    );
+    assert_eq!(plain["plan"]["currency"], "USD", "the customer has none");
+    let subscriptions_before = listed_ids(app, "/subscriptions").await;
+
+    app.post(
+        "/subscriptions",
+        json!({"customer_id": customer, "plan_id": "p",
+               "start_date": "2026-05-01T00:00:00Z", "end_date": "2026-05-01T00:00:00Z"}),
+    )
+    .await
+    .assert_validation(&["end_date"]);
+    app.post(
+        "/subscriptions",
+        json!({"customer_id": customer, "plan_id": "p", "name": "", "currency": "EURO",
+               "trial_duration_days": -1, "end_date": "soon"}),
+    )
+    .await
+    .assert_validation(&["name", "currency", "trial_duration_days", "end_date"]);
+    app.post(
+        "/subscriptions",
+        json!({"customer_id": customer, "plan_id": "p", "trial_duration_days": 1_000_000}),
+    )
+    .await
+    .assert_validation(&["trial_duration_days"]);
+    let euro = id_of(
+        &app.post(
+            "/customers",
+            json!({"name": "E", "email": "e@example.com", "currency": "EUR"}),
+        )
+        .await
+        .created(),
+    );
+    app.post(
+        "/subscriptions",
+        json!({"customer_id": euro, "plan_id": "p", "currency": "GBP"}),
+    )
+    .await
+    .assert_validation(&["currency"]);
+    assert_eq!(
+        listed_ids(app, "/subscriptions").await,
+        subscriptions_before,
+        "a refused subscription is not made"
+    );
+}
+
+/// README, "Emulated routes": its table of inputs names every refused input on the row of its
+/// route, in the refused column.
+#[test]
+fn the_readme_table_lists_every_refused_input() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let rows: Vec<String> = readme
+        .split("<!-- inputs-table -->")
+        .nth(1)
+        .expect("the README marks its inputs table")
+        .trim_start()
+        .lines()
+        .take_while(|line| line.starts_with('|'))
+        // A `\|` inside a cell is not a column.
+        .map(|line| line.replace("\\|", "/"))
+        .collect();
+    let mut missing = Vec::new();
+    for entry in UNHONOURED {
+        let route = format!("`{} {}`", entry.method, entry.route);
+        let Some(row) = rows.iter().find(|row| {
+            row.split('|')
+                .nth(1)
+                .is_some_and(|cell| cell.contains(&route))
+        }) else {
+            missing.push(format!("no row for {route}"));
+            continue;
+        };
+        let refused = row.split('|').nth(3).unwrap_or_default();
+        let inherits = refused.contains("the create route's");
+        for name in entry.body.iter().chain(entry.query) {
+            let listed = refused.contains(&format!("`{name}`"))
+                || (inherits && CUSTOMER_CREATE_REFUSED_IN_README.contains(name));
+            if !listed {
+                missing.push(format!("{route}: `{name}`"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{missing:#?}");
+}
+
+/// What the `POST /customers` row refuses, which the edit rows refer to as "the create route's".
+const CUSTOMER_CREATE_REFUSED_IN_README: &[&str] = &[
+    "tax_id",
+    "hierarchy",
+    "auto_issuance",
+    "accounting_sync_configuration",
+    "reporting_configuration",
+    "tax_configuration",
+    "payment_configuration",
+];

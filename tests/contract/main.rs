@@ -11,6 +11,7 @@ mod deletion;
 mod invariants;
 mod socket;
 
+mod all_parameters;
 mod control;
 mod customers;
 mod errors;
