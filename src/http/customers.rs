@@ -15,10 +15,11 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{page_body, Account, Body, PathId, QueryParams, Resource};
+use super::tax_ids::{TAX_ID_COUNTRIES, TAX_ID_TYPES};
 use super::validate::Problems;
 use super::AppState;
 use crate::objects::{CustomerObject, DeletedCustomerObject, Page};
-use crate::store::model::{Address, Customer, CustomerProfile, CustomerState};
+use crate::store::model::{Address, Customer, CustomerProfile, CustomerState, TaxId};
 use crate::store::{CustomerFilter, CustomerPatch, CustomerRef, DeleteOutcome, NewCustomer};
 
 /// Customers, invoices or subscriptions addressed by id in a path.
@@ -84,6 +85,20 @@ pub(crate) struct CreateCustomer {
     #[schema(value_type = Option<PaymentProvider>)]
     payment_provider: Option<String>,
     payment_provider_id: Option<String>,
+    tax_id: Option<TaxIdInput>,
+}
+
+/// Orb's `CustomerTaxId` as a request gives it: all three parts required.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TaxIdInput {
+    #[schema(required = true, value_type = String)]
+    country: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(required = true, value_type = String)]
+    kind: Option<String>,
+    #[schema(required = true, value_type = String)]
+    value: Option<String>,
 }
 
 /// Orb's `AddressInput`: every part optional.
@@ -165,6 +180,29 @@ impl Problems {
         Some(valid)
     }
 
+    fn tax_id(&mut self, field: &str, value: Option<TaxIdInput>) -> Option<TaxId> {
+        let value = value?;
+        let mut one_of = |name: &str, text: Option<String>, allowed: &[&str], what: &str| {
+            let field = format!("{field}.{name}");
+            let text = self.require(&field, text)?;
+            if allowed.contains(&text.as_str()) {
+                Some(text)
+            } else {
+                self.push(&field, format!("{text:?} is not {what} Orb accepts"));
+                None
+            }
+        };
+        let country = one_of("country", value.country, &TAX_ID_COUNTRIES, "a country");
+        let kind = one_of("type", value.kind, &TAX_ID_TYPES, "a tax id type");
+        let id_value = self.require(&format!("{field}.value"), value.value);
+        let id_value = self.text(&format!("{field}.value"), id_value, true);
+        Some(TaxId {
+            country: country?,
+            kind: kind?,
+            value: id_value?,
+        })
+    }
+
     fn payment_provider(&mut self, field: &str, value: Option<String>) -> Option<String> {
         let value = value?;
         if PAYMENT_PROVIDERS.contains(&value.as_str()) {
@@ -203,6 +241,7 @@ impl CreateCustomer {
                 self.payment_provider_id,
                 true,
             ),
+            tax_id: problems.tax_id("tax_id", self.tax_id),
         };
         Some(NewCustomer {
             profile,
@@ -305,6 +344,10 @@ pub(crate) struct UpdateCustomer {
     #[serde(default, deserialize_with = "super::extract::explicit_null")]
     #[schema(value_type = Option<String>)]
     payment_provider_id: Option<Option<String>>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
+    #[schema(value_type = Option<TaxIdInput>)]
+    tax_id: Option<Option<TaxIdInput>>,
 }
 
 async fn update(
@@ -363,6 +406,7 @@ async fn apply_update(
     let payment_provider_id = body
         .payment_provider_id
         .map(|id| problems.text("payment_provider_id", id, true));
+    let tax_id = body.tax_id.map(|tax_id| problems.tax_id("tax_id", tax_id));
     let patch = problems.finish(|| {
         Some(CustomerPatch {
             name,
@@ -378,6 +422,7 @@ async fn apply_update(
             email_delivery: body.email_delivery,
             payment_provider,
             payment_provider_id,
+            tax_id,
         })
     })?;
     let customer = state

@@ -11,6 +11,7 @@ pub mod invoices;
 pub mod orb_routes;
 pub mod spec;
 pub mod subscriptions;
+pub mod tax_ids;
 pub mod unhonoured;
 pub mod validate;
 pub mod webhook_endpoints;

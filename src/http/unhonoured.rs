@@ -31,7 +31,6 @@ const CUSTOMER_CREATE_BODY: &[&str] = &[
     "payment_configuration",
     "reporting_configuration",
     "tax_configuration",
-    "tax_id",
 ];
 const CUSTOMER_EDIT_BODY: &[&str] = &[
     "accounting_sync_configuration",
@@ -41,7 +40,6 @@ const CUSTOMER_EDIT_BODY: &[&str] = &[
     "payment_configuration",
     "reporting_configuration",
     "tax_configuration",
-    "tax_id",
 ];
 
 pub const UNHONOURED: &[Unhonoured] = &[

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{money, ts, AddressObject, CustomerMinifiedObject, Never};
+use super::{money, ts, AddressObject, CustomerMinifiedObject};
 use crate::store::model::{Customer, Metadata};
 
 /// Orb's `Customer` schema. Fields orb-mock does not model take the values a freshly created
@@ -30,7 +30,7 @@ pub struct CustomerObject {
     pub payment_provider: Option<String>,
     pub payment_provider_id: Option<String>,
     pub portal_url: Option<String>,
-    pub tax_id: Option<Never>,
+    pub tax_id: Option<TaxIdObject>,
     pub auto_collection: bool,
     pub auto_issuance: Option<bool>,
     pub exempt_from_automated_tax: Option<bool>,
@@ -64,7 +64,11 @@ impl From<&Customer> for CustomerObject {
             payment_provider: customer.profile.payment_provider.clone(),
             payment_provider_id: customer.profile.payment_provider_id.clone(),
             portal_url: None,
-            tax_id: None,
+            tax_id: customer.profile.tax_id.as_ref().map(|tax_id| TaxIdObject {
+                country: tax_id.country.clone(),
+                kind: tax_id.kind.clone(),
+                value: tax_id.value.clone(),
+            }),
             // Orb's defaults for a customer created without these options.
             auto_collection: customer.profile.auto_collection,
             auto_issuance: None,
@@ -107,4 +111,13 @@ impl From<&Customer> for DeletedCustomerObject {
     fn from(customer: &Customer) -> Self {
         Self::new(customer.id.clone())
     }
+}
+
+/// Orb's `CustomerTaxId`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TaxIdObject {
+    pub country: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
 }

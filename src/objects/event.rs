@@ -10,7 +10,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{ts, AddressObject, CustomerObject, InvoiceObject, SubscriptionObject};
+use super::{ts, CustomerObject, InvoiceObject, SubscriptionObject};
 use crate::store::model::Customer;
 use crate::store::{Event, PayloadStyle, Properties, Subject};
 
@@ -138,52 +138,18 @@ fn properties(event: &Event) -> Value {
     }
 }
 
-/// The old value of each field an edit changed, among those Orb lists.
+/// The old value of each field of `Customer` an edit changed.
 fn previous_attributes(before: &Customer, after: &Customer) -> Map<String, Value> {
-    let mut previous = Map::new();
-    if before.name != after.name {
-        previous.insert("name".into(), before.name.clone().into());
+    match (
+        to_value(CustomerObject::from(before)),
+        to_value(CustomerObject::from(after)),
+    ) {
+        (Value::Object(was), Value::Object(is)) => was
+            .into_iter()
+            .filter(|(key, value)| is.get(key) != Some(value))
+            .collect(),
+        _ => Map::new(),
     }
-    if before.email != after.email {
-        previous.insert("email".into(), before.email.clone().into());
-    }
-    if before.external_customer_id != after.external_customer_id {
-        previous.insert(
-            "external_customer_id".into(),
-            before.external_customer_id.clone().into(),
-        );
-    }
-    if before.metadata != after.metadata {
-        previous.insert("metadata".into(), to_value(&before.metadata));
-    }
-    let (was, is) = (&before.profile, &after.profile);
-    if was.billing_address != is.billing_address {
-        let address = was.billing_address.as_ref().map(AddressObject::from);
-        previous.insert("billing_address".into(), to_value(address));
-    }
-    if was.shipping_address != is.shipping_address {
-        let address = was.shipping_address.as_ref().map(AddressObject::from);
-        previous.insert("shipping_address".into(), to_value(address));
-    }
-    if was.auto_collection != is.auto_collection {
-        previous.insert("auto_collection".into(), was.auto_collection.into());
-    }
-    if was.email_delivery != is.email_delivery {
-        previous.insert("email_delivery".into(), was.email_delivery.into());
-    }
-    if was.payment_provider != is.payment_provider {
-        previous.insert(
-            "payment_provider".into(),
-            was.payment_provider.clone().into(),
-        );
-    }
-    if was.payment_provider_id != is.payment_provider_id {
-        previous.insert(
-            "payment_provider_id".into(),
-            was.payment_provider_id.clone().into(),
-        );
-    }
-    previous
 }
 
 fn standard_subscription(expanded: Value) -> Value {

@@ -23,7 +23,8 @@ pub fn operations(document: &Value) -> Vec<(String, &'static str, &Value)> {
     operations
 }
 
-/// A schema with its `$ref`s followed, and the name of the last component reached.
+/// A schema with its `$ref`s followed (local ones, the only kind either document uses), and
+/// the name of the last component reached.
 pub fn resolve<'a>(document: &'a Value, schema: &'a Value) -> (Option<&'a str>, &'a Value) {
     let mut name = None;
     let mut schema = schema;

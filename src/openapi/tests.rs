@@ -24,7 +24,6 @@ fn ours() -> &'static Value {
     DOCUMENT.get_or_init(super::document)
 }
 
-/// Every (path, method, operation) a document describes.
 fn statuses(operation: &Value) -> BTreeSet<String> {
     operation["responses"]
         .as_object()
@@ -252,7 +251,6 @@ impl<'a> Pair<'a> {
     }
 }
 
-/// Follows `$ref`s (local ones, the only kind either document uses).
 /// The non-null alternatives a schema allows (`oneOf`/`anyOf` arms, flattened), each with its
 /// component name when it has one.
 fn arms<'a>(document: &'a Value, schema: &'a Value) -> Vec<(Option<&'a str>, &'a Value)> {
@@ -428,4 +426,28 @@ fn every_documented_input_is_honoured_or_refused() {
         }
     }
     assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// The tax id countries and types orb-mock accepts are exactly Orb's (`http::tax_ids`).
+#[test]
+fn tax_id_countries_and_types_are_orbs_lists() {
+    use crate::http::tax_ids::{TAX_ID_COUNTRIES, TAX_ID_TYPES};
+    let Some(orb) = orb("the tax id lists") else {
+        return;
+    };
+    let (_, tax_id) = resolve(orb, &orb["components"]["schemas"]["CustomerTaxId"]);
+    for (property, ours) in [
+        ("country", &TAX_ID_COUNTRIES[..]),
+        ("type", &TAX_ID_TYPES[..]),
+    ] {
+        let (_, schema) = resolve(orb, &tax_id["properties"][property]);
+        let theirs: BTreeSet<&str> = schema["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("CustomerTaxId.{property} has an enum"))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let ours: BTreeSet<&str> = ours.iter().copied().collect();
+        assert_eq!(ours, theirs, "CustomerTaxId.{property}");
+    }
 }

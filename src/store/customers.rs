@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 use super::backend::{on_reader, on_tx, RowLock, Tx};
-use super::model::{Address, Customer, CustomerProfile, CustomerState, Metadata};
+use super::model::{Address, Customer, CustomerProfile, CustomerState, Metadata, TaxId};
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
 use super::webhooks::{bind_event, Emission, NewEvent};
 use super::{is_unique_violation, new_id, CustomerRef, Store, StoreError, StoreResult};
@@ -43,6 +43,8 @@ pub struct CustomerPatch {
     pub email_delivery: Option<bool>,
     pub payment_provider: Option<Option<String>>,
     pub payment_provider_id: Option<Option<String>>,
+    /// `Some(None)` clears it.
+    pub tax_id: Option<Option<TaxId>>,
 }
 
 /// Keyset filter for `GET /customers`, newest first.
@@ -273,6 +275,9 @@ async fn edit_customer(
     }
     if let Some(provider_id) = patch.payment_provider_id {
         profile.payment_provider_id = provider_id;
+    }
+    if let Some(tax_id) = patch.tax_id {
+        profile.tax_id = tax_id;
     }
     for (key, value) in patch.metadata.into_iter().flatten() {
         match value {

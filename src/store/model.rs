@@ -48,6 +48,15 @@ pub struct Address {
     pub country: Option<String>,
 }
 
+/// A customer's tax id, as Orb's `CustomerTaxId` (a country and type of Orb's list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxId {
+    pub country: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
 /// What a customer carries beyond its identity: kept as one JSON value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -59,6 +68,7 @@ pub struct CustomerProfile {
     pub email_delivery: bool,
     pub payment_provider: Option<String>,
     pub payment_provider_id: Option<String>,
+    pub tax_id: Option<TaxId>,
 }
 
 impl Default for CustomerProfile {
@@ -71,6 +81,7 @@ impl Default for CustomerProfile {
             email_delivery: true,
             payment_provider: None,
             payment_provider_id: None,
+            tax_id: None,
         }
     }
 }

@@ -64,6 +64,7 @@ fn customer_reads(body: &Value) -> Vec<(Source, &'static str, Value)> {
         ("/email_delivery", "email_delivery"),
         ("/payment_provider", "payment_provider"),
         ("/payment_provider_id", "payment_provider_id"),
+        ("/tax_id", "tax_id"),
     ] {
         reads.push((Source::Answer, pointer, body[key].clone()));
         reads.push((Source::Get("/customers/{id}"), pointer, body[key].clone()));
@@ -78,7 +79,8 @@ fn customer_edit(external: &str, currency: &str) -> Value {
         "billing_address": address("Chicago"), "shipping_address": address("Peoria"),
         "additional_emails": ["billing@example.com", "ops@example.com"],
         "auto_collection": false, "email_delivery": false,
-        "payment_provider": "quickbooks", "payment_provider_id": "qb_42"
+        "payment_provider": "quickbooks", "payment_provider_id": "qb_42",
+        "tax_id": {"country": "DE", "type": "eu_vat", "value": "DE123456789"}
     })
 }
 
@@ -89,7 +91,8 @@ fn customer_creation() -> Value {
         "metadata": {"k": "v"}, "billing_address": address("Springfield"),
         "shipping_address": address("Shelbyville"), "additional_emails": ["finance@example.com"],
         "auto_collection": false, "email_delivery": false, "payment_provider": "stripe_charge",
-        "payment_provider_id": "cus_stripe_1"
+        "payment_provider_id": "cus_stripe_1",
+        "tax_id": {"country": "AU", "type": "au_abn", "value": "12345678912"}
     })
 }
 

@@ -443,7 +443,6 @@ fn the_readme_table_lists_every_refused_input() {
 
 /// What the `POST /customers` row refuses, which the edit rows refer to as "the create route's".
 const CUSTOMER_CREATE_REFUSED_IN_README: &[&str] = &[
-    "tax_id",
     "hierarchy",
     "auto_issuance",
     "accounting_sync_configuration",
@@ -451,3 +450,66 @@ const CUSTOMER_CREATE_REFUSED_IN_README: &[&str] = &[
     "tax_configuration",
     "payment_configuration",
 ];
+
+on_both_stores!(a_tax_id_takes_a_country_and_type_from_orbs_list_and_an_edit_changes_or_clears_it);
+/// `tax_id` is stored and returned as Orb's `CustomerTaxId`; each part is required and the
+/// country and type come from Orb's list; an edit replaces it or (`null`) clears it, and the
+/// `customer.edited` event names the old one.
+async fn a_tax_id_takes_a_country_and_type_from_orbs_list_and_an_edit_changes_or_clears_it(
+    app: &TestApp,
+) {
+    let tax_id = json!({"country": "GB", "type": "gb_vat", "value": "GB123456789"});
+    let created = app
+        .post(
+            "/customers",
+            json!({"name": "T", "email": "t@example.com", "tax_id": tax_id}),
+        )
+        .await
+        .created();
+    assert_eq!(created["tax_id"], tax_id);
+    let id = id_of(&created);
+    let path = format!("/customers/{id}");
+    assert_eq!(app.get(&path).await.json()["tax_id"], tax_id);
+    let other = json!({"country": "FR", "type": "eu_vat", "value": "FR12345678901"});
+    assert_eq!(
+        app.put(&path, json!({"tax_id": other})).await.json()["tax_id"],
+        other
+    );
+    assert_eq!(
+        app.put(&path, json!({"tax_id": null})).await.json()["tax_id"],
+        Value::Null
+    );
+    let events = app
+        .get("/_mock/webhooks/events?type=customer.edited")
+        .await
+        .json();
+    assert_eq!(
+        events["data"][0]["properties"]["previous_attributes"]["tax_id"],
+        other
+    );
+    assert_eq!(
+        events["data"][1]["properties"]["previous_attributes"]["tax_id"],
+        tax_id
+    );
+    app.post(
+        "/customers",
+        json!({"name": "T", "email": "t@example.com",
+               "tax_id": {"country": "XX", "type": "gb_vat_number", "value": ""}}),
+    )
+    .await
+    .assert_validation(&["tax_id.country", "tax_id.type", "tax_id.value"]);
+    app.put(&path, json!({"tax_id": {"country": "GB"}}))
+        .await
+        .assert_validation(&["tax_id.type", "tax_id.value"]);
+    app.put(
+        &path,
+        json!({"tax_id": {"country": "GB", "type": "gb_vat", "value": "1", "extra": 1}}),
+    )
+    .await
+    .assert_orb_error(400);
+    assert_eq!(
+        app.get(&path).await.json()["tax_id"],
+        Value::Null,
+        "unchanged"
+    );
+}

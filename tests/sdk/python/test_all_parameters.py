@@ -39,6 +39,7 @@ def profile(city: str) -> dict[str, Any]:
         "email_delivery": False,
         "payment_provider": "stripe_charge",
         "payment_provider_id": "cus_stripe_1",
+        "tax_id": {"country": "DE", "type": "eu_vat", "value": "DE123456789"},
     }
 
 
@@ -53,6 +54,8 @@ def assert_profile(customer: orb.types.Customer, city: str) -> None:
     assert customer.email_delivery is False
     assert customer.payment_provider == "stripe_charge"
     assert customer.payment_provider_id == "cus_stripe_1"
+    assert customer.tax_id is not None
+    assert customer.tax_id.model_dump() == expected["tax_id"]
 
 
 def test_creating_a_customer_with_every_honoured_input_reads_each_back(client: orb.Orb) -> None:
