@@ -110,9 +110,9 @@ INSERT INTO subscriptions (account, id, customer_id, plan_id, status, net_terms,
 SELECT '{account}', '{prefix}' || g || '_s' || j, '{prefix}' || g, 'plan_bench', 'active', 0,
   '{{}}', now(), now() FROM generate_series(0, {last}) g, generate_series(0, 4) j;
 INSERT INTO invoices (account, id, customer_id, invoice_number, currency, status, invoice_date,
-  net_terms, metadata, will_auto_issue, line_items, created_at)
+  net_terms, metadata, will_auto_issue, line_items, created_at, amount_due)
 SELECT '{account}', '{prefix}' || g || '_i' || j, '{prefix}' || g, 'B-' || g || '-' || j, 'USD',
-  CASE WHEN j % 2 = 0 THEN 'draft' ELSE 'void' END, now(), 0, '{{}}', false, '[]', now()
+  CASE WHEN j % 2 = 0 THEN 'draft' ELSE 'void' END, now(), 0, '{{}}', false, '[]', now(), 0
   FROM generate_series(0, {last}) g, generate_series(0, 4) j;
 """
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn], input=sql.encode(),

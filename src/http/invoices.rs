@@ -213,6 +213,7 @@ async fn list(
     query: QueryParams,
 ) -> ApiResult<Json<Page<InvoiceObject>>> {
     let mut p = Problems::default();
+    let now = state.clock.now();
     let customer = match (
         query.one("customer_id")?,
         query.one("external_customer_id")?,
@@ -257,31 +258,101 @@ async fn list(
     let due_on = day("due_date", &mut p)?;
     let due_after = day("due_date[gt]", &mut p)?;
     let due_before = day("due_date[lt]", &mut p)?;
+    // `due_date_window` (`7d`, `2m`): dated within that much of now, in the past; `date_type`
+    // picks the date (`invoice_date` by default).
+    let window_start = match query.one("due_date_window")? {
+        None => None,
+        Some(text) => {
+            let start = window_start(text, now);
+            if start.is_none() {
+                p.push(
+                    "due_date_window",
+                    format!("{text:?} is not a number of days or months like 7d or 2m"),
+                );
+            }
+            start
+        }
+    };
+    let by_due_date = match query.one("date_type")? {
+        None | Some("invoice_date") => false,
+        Some("due_date") => true,
+        Some(text) => {
+            p.push(
+                "date_type",
+                format!("{text:?} is not one of due_date, invoice_date"),
+            );
+            false
+        }
+    };
+    let (due_window, invoice_window) = match (window_start, by_due_date) {
+        (Some(start), true) => (Some(start), None),
+        (Some(start), false) => (None, Some(start)),
+        (None, _) => (None, None),
+    };
+    // A window ends now: dated at or before it (strictly before the next microsecond).
+    let just_after_now = now + chrono::Duration::microseconds(1);
     let next_day = |at: DateTime<Utc>| at + chrono::Duration::days(1);
-    let due_from = [due_on, due_after.map(next_day)]
+    let due_from = [due_on, due_after.map(next_day), due_window]
         .into_iter()
         .flatten()
         .max();
-    let due_before = [due_on.map(next_day), due_before]
+    let due_before = [
+        due_on.map(next_day),
+        due_before,
+        due_window.map(|_| just_after_now),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    let invoice_date_gte = [query.datetime("invoice_date[gte]")?, invoice_window]
         .into_iter()
         .flatten()
-        .min();
+        .max();
+    let invoice_date_lte = [
+        query.datetime("invoice_date[lte]")?,
+        invoice_window.map(|_| now),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    let mut amount = |key: &str| -> ApiResult<Option<rust_decimal::Decimal>> {
+        Ok(p.decimal(key, query.one(key)?.map(serde_json::Value::from)))
+    };
+    let (amount_eq, amount_gt, amount_lt) = (
+        amount("amount")?,
+        amount("amount[gt]")?,
+        amount("amount[lt]")?,
+    );
     let filter = InvoiceFilter {
         page,
         customer,
         statuses,
         subscription_id: query.one("subscription_id")?.map(str::to_owned),
         recurring,
-        invoice_date_gte: query.datetime("invoice_date[gte]")?,
+        invoice_date_gte,
         invoice_date_gt: query.datetime("invoice_date[gt]")?,
         invoice_date_lt: query.datetime("invoice_date[lt]")?,
-        invoice_date_lte: query.datetime("invoice_date[lte]")?,
+        invoice_date_lte,
         due_from,
         due_before,
+        amount: amount_eq,
+        amount_gt,
+        amount_lt,
     };
     let filter = p.finish(|| Some(filter))?;
     let page = state.store.list_invoices(account.as_str(), &filter).await?;
     Ok(Json(page_body(LIST, &page, InvoiceObject::new)))
+}
+
+/// The start of a `due_date_window` ending at `now`: `Nd` days or `Nm` months back.
+fn window_start(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let (count, unit) = text.split_at(text.len().checked_sub(1)?);
+    let count: u32 = count.parse().ok()?;
+    match unit {
+        "d" => now.checked_sub_signed(chrono::Duration::days(i64::from(count))),
+        "m" => now.checked_sub_months(chrono::Months::new(count)),
+        _ => None,
+    }
 }
 
 async fn transition(

@@ -62,19 +62,6 @@ pub const UNHONOURED: &[Unhonoured] = &[
         query: &[],
     },
     Unhonoured {
-        method: Method::GET,
-        route: "/invoices",
-        body: &[],
-        // An invoice's amount is computed from its line items, not kept in a column.
-        query: &[
-            "amount",
-            "amount[gt]",
-            "amount[lt]",
-            "date_type",
-            "due_date_window",
-        ],
-    },
-    Unhonoured {
         method: Method::POST,
         route: "/invoices",
         body: &["auto_collection", "discount"],

@@ -69,7 +69,12 @@ const SECURITY_SCHEME: &str = "APIKeyAuth";
         paths::fetch_subscription,
         paths::cancel_subscription,
     ),
-    components(schemas(ErrorBody, paths::InvoiceStatusParam, paths::SubscriptionStatusParam)),
+    components(schemas(
+        ErrorBody,
+        paths::InvoiceStatusParam,
+        paths::SubscriptionStatusParam,
+        paths::DateTypeParam
+    )),
     modifiers(&BearerAuth),
     security(("APIKeyAuth" = [])),
     tags(

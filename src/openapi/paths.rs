@@ -33,6 +33,14 @@ pub enum InvoiceStatusParam {
     Void,
 }
 
+/// The values `date_type` takes on the invoice list: which date `due_date_window` applies to.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DateTypeParam {
+    DueDate,
+    InvoiceDate,
+}
+
 /// The values `status` takes on the subscription list.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -155,6 +163,11 @@ fn create_invoice() {}
         ("due_date" = Option<NaiveDate>, Query, description = "Due on this day (UTC)"),
         ("due_date[gt]" = Option<NaiveDate>, Query, description = "Due after this day (UTC)"),
         ("due_date[lt]" = Option<NaiveDate>, Query, description = "Due before this day (UTC)"),
+        ("amount" = Option<String>, Query, pattern = r"^[0-9]{1,9}(\.[0-9]{1,2})?$", description = "Amount due equal to this"),
+        ("amount[gt]" = Option<String>, Query, pattern = r"^[0-9]{1,9}(\.[0-9]{1,2})?$", description = "Amount due above this"),
+        ("amount[lt]" = Option<String>, Query, pattern = r"^[0-9]{1,9}(\.[0-9]{1,2})?$", description = "Amount due below this"),
+        ("date_type" = Option<DateTypeParam>, Query, description = "The date `due_date_window` applies to (default `invoice_date`)"),
+        ("due_date_window" = Option<String>, Query, pattern = r"^[0-9]{1,4}[dm]$", description = "Dated within this many days (`7d`) or months (`2m`) before now"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Page size, 1–100 (default 20)"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
     ),

@@ -82,6 +82,11 @@ pub struct InvoiceFilter {
     pub due_from: Option<DateTime<Utc>>,
     /// Due before this instant.
     pub due_before: Option<DateTime<Utc>>,
+    /// `amount`: an amount due equal to this.
+    pub amount: Option<rust_decimal::Decimal>,
+    /// `amount[gt]`, `amount[lt]`.
+    pub amount_gt: Option<rust_decimal::Decimal>,
+    pub amount_lt: Option<rust_decimal::Decimal>,
 }
 
 const KIND: &str = "Invoice";
@@ -134,7 +139,7 @@ impl Store {
             Some(CustomerRef::External(external)) => (None, Some(external.as_str())),
             None => (None, None),
         };
-        let mut next = 13;
+        let mut next = 16;
         let statuses = in_clause("i.status", filter.statuses.len(), &mut next);
         let sql = format!(
             "SELECT {INVOICE_COLUMNS} FROM {INVOICE_FROM} \
@@ -147,7 +152,10 @@ impl Store {
                AND ($7 IS NULL OR i.invoice_date >= $7) AND ($8 IS NULL OR i.invoice_date > $8) \
                AND ($9 IS NULL OR i.invoice_date < $9) AND ($10 IS NULL OR i.invoice_date <= $10) \
                AND ($11 IS NULL OR i.due_date >= $11) \
-               AND ($12 IS NULL OR i.due_date < $12){statuses} \
+               AND ($12 IS NULL OR i.due_date < $12) \
+               AND ($13 IS NULL OR i.amount_due = CAST($13 AS NUMERIC)) \
+               AND ($14 IS NULL OR i.amount_due > CAST($14 AS NUMERIC)) \
+               AND ($15 IS NULL OR i.amount_due < CAST($15 AS NUMERIC)){statuses} \
              ORDER BY i.pk DESC LIMIT ${next}"
         );
         let rows = on_reader!(self, |pool| {
@@ -163,7 +171,10 @@ impl Store {
                 .bind(filter.invoice_date_lt)
                 .bind(filter.invoice_date_lte)
                 .bind(filter.due_from)
-                .bind(filter.due_before);
+                .bind(filter.due_before)
+                .bind(filter.amount.map(|amount| amount.to_string()))
+                .bind(filter.amount_gt.map(|amount| amount.to_string()))
+                .bind(filter.amount_lt.map(|amount| amount.to_string()));
             for status in &filter.statuses {
                 query = query.bind(status.as_str());
             }
@@ -278,21 +289,21 @@ pub(crate) async fn insert_invoice(
             .to_uppercase(),
         count + 1
     );
-    let line_items: Vec<StoredLineItem> = new
+    let line_items: Vec<LineItem> = new
         .line_items
         .into_iter()
-        .map(|item| {
-            StoredLineItem::from(&LineItem {
-                id: new_id(),
-                item_id: item.item_id.unwrap_or_else(new_id),
-                name: item.name,
-                quantity: item.quantity,
-                unit_amount: item.unit_amount,
-                start_date: item.start_date,
-                end_date: item.end_date,
-            })
+        .map(|item| LineItem {
+            id: new_id(),
+            item_id: item.item_id.unwrap_or_else(new_id),
+            name: item.name,
+            quantity: item.quantity,
+            unit_amount: item.unit_amount,
+            start_date: item.start_date,
+            end_date: item.end_date,
         })
         .collect();
+    let amount_due: rust_decimal::Decimal = line_items.iter().map(LineItem::amount).sum();
+    let line_items: Vec<StoredLineItem> = line_items.iter().map(StoredLineItem::from).collect();
     let status = new.status.unwrap_or(if new.will_auto_issue {
         InvoiceStatus::Issued
     } else {
@@ -312,8 +323,9 @@ pub(crate) async fn insert_invoice(
         sqlx::query(
             "INSERT INTO invoices (account, id, customer_id, invoice_number, currency, status, \
              invoice_date, due_date, net_terms, memo, metadata, will_auto_issue, line_items, \
-             created_at, issued_at, paid_at, voided_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             created_at, issued_at, paid_at, voided_at, amount_due) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+                     CAST($18 AS NUMERIC))",
         )
         .bind(account)
         .bind(&id)
@@ -332,6 +344,7 @@ pub(crate) async fn insert_invoice(
         .bind(issued_at)
         .bind(paid_at)
         .bind(voided_at)
+        .bind(amount_due.to_string())
         .execute(c)
         .await?
         .rows_affected()

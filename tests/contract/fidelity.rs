@@ -513,3 +513,98 @@ async fn a_tax_id_takes_a_country_and_type_from_orbs_list_and_an_edit_changes_or
         "unchanged"
     );
 }
+
+on_both_stores!(invoices_filter_by_amount_and_by_a_window_of_either_date);
+/// `GET /invoices`: `amount`, `amount[gt]` and `amount[lt]` compare the amount due;
+/// `due_date_window` (`Nd`, `Nm`) keeps invoices dated within that much of now, in the past,
+/// by `invoice_date` unless `date_type=due_date`. Filters combine, and a page under a filter
+/// walks only its rows.
+async fn invoices_filter_by_amount_and_by_a_window_of_either_date(app: &TestApp) {
+    let customer = id_of(&app.customer(None).await);
+    let now = app.clock.now();
+    let day = |days: i64| (now + chrono::Duration::days(days)).to_rfc3339();
+    // (quantity at 4.00, invoice date, due date), in creation order.
+    let shapes = [(1, -3, 40), (3, -20, -2), (5, -40, -30), (2, 5, 6)];
+    let mut ids = Vec::new();
+    for (quantity, dated, due) in shapes {
+        let mut body = invoice_body(&customer);
+        body["line_items"][0]["quantity"] = json!(quantity);
+        body["invoice_date"] = json!(day(dated));
+        body["due_date"] = json!(day(due));
+        ids.push(id_of(&app.post("/invoices", body).await.created()));
+    }
+    let [four, twelve, twenty, eight] = [0, 1, 2, 3].map(|at| ids[at].clone());
+    let listed = |query: &str| {
+        let query = query.to_owned();
+        async move { listed_ids(app, &format!("/invoices?status[]=draft&{query}")).await }
+    };
+    assert_eq!(listed("amount=12").await, vec![twelve.clone()]);
+    assert_eq!(listed("amount=12.00").await, vec![twelve.clone()]);
+    assert_eq!(
+        listed("amount[gt]=8").await,
+        vec![twenty.clone(), twelve.clone()]
+    );
+    assert_eq!(listed("amount[lt]=8").await, vec![four.clone()]);
+    assert_eq!(
+        listed("amount[gt]=4&amount[lt]=20").await,
+        vec![eight.clone(), twelve.clone()]
+    );
+    assert_eq!(listed("due_date_window=7d").await, vec![four.clone()]);
+    assert_eq!(
+        listed("due_date_window=1m&date_type=invoice_date").await,
+        vec![twelve.clone(), four.clone()]
+    );
+    assert_eq!(
+        listed("due_date_window=7d&date_type=due_date").await,
+        vec![twelve.clone()]
+    );
+    assert_eq!(
+        listed("due_date_window=2m&date_type=due_date").await,
+        vec![twenty.clone(), twelve.clone()]
+    );
+    assert_eq!(
+        listed("due_date_window=2m&date_type=due_date&amount[gt]=12").await,
+        vec![twenty.clone()]
+    );
+    assert_eq!(
+        listed("date_type=due_date").await.len(),
+        4,
+        "no window: no effect"
+    );
+    // One row per page under a filter: the three matching rows, newest first, then no more.
+    let first = app
+        .get("/invoices?status[]=draft&amount[gt]=4&limit=1")
+        .await
+        .json();
+    assert_eq!(listed_in(&first), vec![eight.clone()]);
+    assert_eq!(first["pagination_metadata"]["has_more"], true);
+    let cursor = first["pagination_metadata"]["next_cursor"]
+        .as_str()
+        .unwrap();
+    let second = app
+        .get(&format!(
+            "/invoices?status[]=draft&amount[gt]=4&limit=1&cursor={cursor}"
+        ))
+        .await
+        .json();
+    assert_eq!(listed_in(&second), vec![twenty.clone()]);
+    let cursor = second["pagination_metadata"]["next_cursor"]
+        .as_str()
+        .unwrap();
+    let third = app
+        .get(&format!(
+            "/invoices?status[]=draft&amount[gt]=4&limit=1&cursor={cursor}"
+        ))
+        .await
+        .json();
+    assert_eq!(listed_in(&third), vec![twelve.clone()]);
+    assert_eq!(third["pagination_metadata"]["has_more"], false);
+    app.get("/invoices?amount=lots&amount[gt]=1e&due_date_window=7w&date_type=paid_date")
+        .await
+        .assert_validation(&["amount", "amount[gt]", "due_date_window", "date_type"]);
+}
+
+/// The ids of a page body, in order.
+fn listed_in(page: &Value) -> Vec<String> {
+    page["data"].as_array().unwrap().iter().map(id_of).collect()
+}
