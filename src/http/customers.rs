@@ -19,7 +19,10 @@ use super::tax_ids::{TAX_ID_COUNTRIES, TAX_ID_TYPES};
 use super::validate::Problems;
 use super::AppState;
 use crate::objects::{CustomerObject, DeletedCustomerObject, Page};
-use crate::store::model::{Address, Customer, CustomerProfile, CustomerState, TaxId};
+use crate::store::model::{
+    AccountingProvider, AccountingSync, Address, Customer, CustomerProfile, CustomerState, TaxId,
+    TaxSettings,
+};
 use crate::store::{CustomerFilter, CustomerPatch, CustomerRef, DeleteOutcome, NewCustomer};
 
 /// Customers, invoices or subscriptions addressed by id in a path.
@@ -86,7 +89,76 @@ pub(crate) struct CreateCustomer {
     payment_provider: Option<String>,
     payment_provider_id: Option<String>,
     tax_id: Option<TaxIdInput>,
+    auto_issuance: Option<bool>,
+    reporting_configuration: Option<ReportingConfigurationInput>,
+    accounting_sync_configuration: Option<AccountingSyncInput>,
+    tax_configuration: Option<TaxConfigurationInput>,
 }
+
+/// Orb's `NewReportingConfiguration`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReportingConfigurationInput {
+    #[schema(required = true, value_type = bool)]
+    exempt: Option<bool>,
+}
+
+/// Orb's `NewAccountingSyncConfiguration`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccountingSyncInput {
+    excluded: Option<bool>,
+    accounting_providers: Option<Vec<AccountingProviderInput>>,
+}
+
+/// Orb's `AccountingProviderConfig`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccountingProviderInput {
+    #[schema(required = true, value_type = AccountingProviderType)]
+    provider_type: Option<String>,
+    #[schema(required = true, value_type = String)]
+    external_provider_id: Option<String>,
+}
+
+/// The accounting providers Orb's document lists.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum AccountingProviderType {
+    Quickbooks,
+    Netsuite,
+}
+
+const ACCOUNTING_PROVIDERS: [&str; 2] = ["quickbooks", "netsuite"];
+
+/// Orb's `NewTaxConfiguration`, one shape per `tax_provider` (only Avalara's takes
+/// `tax_exemption_code`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TaxConfigurationInput {
+    #[schema(required = true, value_type = TaxProvider)]
+    tax_provider: Option<String>,
+    #[schema(required = true, value_type = bool)]
+    tax_exempt: Option<bool>,
+    automatic_tax_enabled: Option<bool>,
+    tax_exemption_code: Option<String>,
+}
+
+/// The tax providers Orb's document lists.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum TaxProvider {
+    Avalara,
+    Taxjar,
+    Sphere,
+    Numeral,
+    Anrok,
+    Stripe,
+}
+
+const TAX_PROVIDERS: [&str; 6] = ["avalara", "taxjar", "sphere", "numeral", "anrok", "stripe"];
 
 /// Orb's `CustomerTaxId` as a request gives it: all three parts required.
 #[derive(Deserialize, ToSchema)]
@@ -203,6 +275,83 @@ impl Problems {
         })
     }
 
+    /// `value` must be one of `allowed`.
+    fn one_of(&mut self, field: &str, value: String, allowed: &[&str]) -> Option<String> {
+        if allowed.contains(&value.as_str()) {
+            Some(value)
+        } else {
+            self.push(field, format!("{value:?} is not one of {allowed:?}"));
+            None
+        }
+    }
+
+    fn reporting(
+        &mut self,
+        field: &str,
+        value: Option<ReportingConfigurationInput>,
+    ) -> Option<bool> {
+        self.require(&format!("{field}.exempt"), value?.exempt)
+    }
+
+    fn accounting_sync(
+        &mut self,
+        field: &str,
+        value: Option<AccountingSyncInput>,
+    ) -> Option<AccountingSync> {
+        let value = value?;
+        let mut providers = Vec::new();
+        for (at, provider) in value.accounting_providers.into_iter().flatten().enumerate() {
+            let at = format!("{field}.accounting_providers[{at}]");
+            let kind = self
+                .require(&format!("{at}.provider_type"), provider.provider_type)
+                .and_then(|kind| {
+                    self.one_of(&format!("{at}.provider_type"), kind, &ACCOUNTING_PROVIDERS)
+                });
+            let external = self.require(
+                &format!("{at}.external_provider_id"),
+                provider.external_provider_id,
+            );
+            let external = self.text(&format!("{at}.external_provider_id"), external, true);
+            if let (Some(provider_type), Some(external_provider_id)) = (kind, external) {
+                providers.push(AccountingProvider {
+                    provider_type,
+                    external_provider_id,
+                });
+            }
+        }
+        Some(AccountingSync {
+            excluded: value.excluded.unwrap_or(false),
+            accounting_providers: providers,
+        })
+    }
+
+    fn tax(&mut self, field: &str, value: Option<TaxConfigurationInput>) -> Option<TaxSettings> {
+        let value = value?;
+        let provider = self
+            .require(&format!("{field}.tax_provider"), value.tax_provider)
+            .and_then(|provider| {
+                self.one_of(&format!("{field}.tax_provider"), provider, &TAX_PROVIDERS)
+            });
+        let exempt = self.require(&format!("{field}.tax_exempt"), value.tax_exempt);
+        let code = self.text(
+            &format!("{field}.tax_exemption_code"),
+            value.tax_exemption_code,
+            false,
+        );
+        if code.is_some() && provider.as_deref().is_some_and(|p| p != "avalara") {
+            self.push(
+                &format!("{field}.tax_exemption_code"),
+                "only the avalara configuration takes a tax exemption code",
+            );
+        }
+        Some(TaxSettings {
+            tax_provider: provider?,
+            tax_exempt: exempt?,
+            automatic_tax_enabled: value.automatic_tax_enabled,
+            tax_exemption_code: code,
+        })
+    }
+
     fn payment_provider(&mut self, field: &str, value: Option<String>) -> Option<String> {
         let value = value?;
         if PAYMENT_PROVIDERS.contains(&value.as_str()) {
@@ -242,6 +391,14 @@ impl CreateCustomer {
                 true,
             ),
             tax_id: problems.tax_id("tax_id", self.tax_id),
+            auto_issuance: self.auto_issuance,
+            reporting_exempt: problems
+                .reporting("reporting_configuration", self.reporting_configuration),
+            accounting_sync: problems.accounting_sync(
+                "accounting_sync_configuration",
+                self.accounting_sync_configuration,
+            ),
+            tax: problems.tax("tax_configuration", self.tax_configuration),
         };
         Some(NewCustomer {
             profile,
@@ -348,6 +505,20 @@ pub(crate) struct UpdateCustomer {
     #[serde(default, deserialize_with = "super::extract::explicit_null")]
     #[schema(value_type = Option<TaxIdInput>)]
     tax_id: Option<Option<TaxIdInput>>,
+    /// `null`: the account's setting.
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
+    #[schema(value_type = Option<bool>)]
+    auto_issuance: Option<Option<bool>>,
+    /// `null` removes it, as for the two below.
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
+    #[schema(value_type = Option<ReportingConfigurationInput>)]
+    reporting_configuration: Option<Option<ReportingConfigurationInput>>,
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
+    #[schema(value_type = Option<AccountingSyncInput>)]
+    accounting_sync_configuration: Option<Option<AccountingSyncInput>>,
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
+    #[schema(value_type = Option<TaxConfigurationInput>)]
+    tax_configuration: Option<Option<TaxConfigurationInput>>,
 }
 
 async fn update(
@@ -407,6 +578,15 @@ async fn apply_update(
         .payment_provider_id
         .map(|id| problems.text("payment_provider_id", id, true));
     let tax_id = body.tax_id.map(|tax_id| problems.tax_id("tax_id", tax_id));
+    let reporting_exempt = body
+        .reporting_configuration
+        .map(|value| problems.reporting("reporting_configuration", value));
+    let accounting_sync = body
+        .accounting_sync_configuration
+        .map(|value| problems.accounting_sync("accounting_sync_configuration", value));
+    let tax = body
+        .tax_configuration
+        .map(|value| problems.tax("tax_configuration", value));
     let patch = problems.finish(|| {
         Some(CustomerPatch {
             name,
@@ -423,6 +603,10 @@ async fn apply_update(
             payment_provider,
             payment_provider_id,
             tax_id,
+            auto_issuance: body.auto_issuance,
+            reporting_exempt,
+            accounting_sync,
+            tax,
         })
     })?;
     let customer = state

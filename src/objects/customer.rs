@@ -34,12 +34,16 @@ pub struct CustomerObject {
     pub auto_collection: bool,
     pub auto_issuance: Option<bool>,
     pub exempt_from_automated_tax: Option<bool>,
+    pub automatic_tax_enabled: Option<bool>,
     pub email_delivery: bool,
     pub hierarchy: CustomerHierarchyObject,
+    pub reporting_configuration: Option<ReportingConfigurationObject>,
+    pub accounting_sync_configuration: Option<AccountingSyncObject>,
 }
 
 impl From<&Customer> for CustomerObject {
     fn from(customer: &Customer) -> Self {
+        let tax = customer.profile.tax.as_ref();
         Self {
             id: customer.id.clone(),
             external_customer_id: customer.external_customer_id.clone(),
@@ -71,8 +75,29 @@ impl From<&Customer> for CustomerObject {
             }),
             // Orb's defaults for a customer created without these options.
             auto_collection: customer.profile.auto_collection,
-            auto_issuance: None,
-            exempt_from_automated_tax: Some(false),
+            auto_issuance: customer.profile.auto_issuance,
+            exempt_from_automated_tax: Some(tax.is_some_and(|tax| tax.tax_exempt)),
+            automatic_tax_enabled: Some(
+                tax.and_then(|tax| tax.automatic_tax_enabled)
+                    .unwrap_or(false),
+            ),
+            reporting_configuration: customer
+                .profile
+                .reporting_exempt
+                .map(|exempt| ReportingConfigurationObject { exempt }),
+            accounting_sync_configuration: customer.profile.accounting_sync.as_ref().map(|sync| {
+                AccountingSyncObject {
+                    excluded: sync.excluded,
+                    accounting_providers: sync
+                        .accounting_providers
+                        .iter()
+                        .map(|provider| AccountingProviderObject {
+                            provider_type: provider.provider_type.clone(),
+                            external_provider_id: Some(provider.external_provider_id.clone()),
+                        })
+                        .collect(),
+                }
+            }),
             email_delivery: customer.profile.email_delivery,
             hierarchy: CustomerHierarchyObject::default(),
         }
@@ -120,4 +145,24 @@ pub struct TaxIdObject {
     #[serde(rename = "type")]
     pub kind: String,
     pub value: String,
+}
+
+/// Orb's `ReportingConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ReportingConfigurationObject {
+    pub exempt: bool,
+}
+
+/// Orb's `AccountingSyncConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AccountingSyncObject {
+    pub excluded: bool,
+    pub accounting_providers: Vec<AccountingProviderObject>,
+}
+
+/// Orb's `AccountingProvider`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AccountingProviderObject {
+    pub provider_type: String,
+    pub external_provider_id: Option<String>,
 }

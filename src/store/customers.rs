@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
 use super::backend::{on_reader, on_tx, RowLock, Tx};
-use super::model::{Address, Customer, CustomerProfile, CustomerState, Metadata, TaxId};
+use super::model::{
+    AccountingSync, Address, Customer, CustomerProfile, CustomerState, Metadata, TaxId, TaxSettings,
+};
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
 use super::webhooks::{bind_event, Emission, NewEvent};
 use super::{is_unique_violation, new_id, CustomerRef, Store, StoreError, StoreResult};
@@ -43,8 +45,12 @@ pub struct CustomerPatch {
     pub email_delivery: Option<bool>,
     pub payment_provider: Option<Option<String>>,
     pub payment_provider_id: Option<Option<String>>,
-    /// `Some(None)` clears it.
+    /// `Some(None)` clears it, as for the four below.
     pub tax_id: Option<Option<TaxId>>,
+    pub auto_issuance: Option<Option<bool>>,
+    pub reporting_exempt: Option<Option<bool>>,
+    pub accounting_sync: Option<Option<AccountingSync>>,
+    pub tax: Option<Option<TaxSettings>>,
 }
 
 /// Keyset filter for `GET /customers`, newest first.
@@ -278,6 +284,18 @@ async fn edit_customer(
     }
     if let Some(tax_id) = patch.tax_id {
         profile.tax_id = tax_id;
+    }
+    if let Some(auto_issuance) = patch.auto_issuance {
+        profile.auto_issuance = auto_issuance;
+    }
+    if let Some(exempt) = patch.reporting_exempt {
+        profile.reporting_exempt = exempt;
+    }
+    if let Some(sync) = patch.accounting_sync {
+        profile.accounting_sync = sync;
+    }
+    if let Some(tax) = patch.tax {
+        profile.tax = tax;
     }
     for (key, value) in patch.metadata.into_iter().flatten() {
         match value {

@@ -57,6 +57,30 @@ pub struct TaxId {
     pub value: String,
 }
 
+/// A customer's accounting sync settings, as Orb's `AccountingSyncConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountingSync {
+    pub excluded: bool,
+    pub accounting_providers: Vec<AccountingProvider>,
+}
+
+/// One accounting provider a customer syncs to (`quickbooks` or `netsuite`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountingProvider {
+    pub provider_type: String,
+    pub external_provider_id: String,
+}
+
+/// A customer's tax settings (Orb's `NewTaxConfiguration`); orb-mock computes no tax, but shows
+/// them where Orb's `Customer` does (`exempt_from_automated_tax`, `automatic_tax_enabled`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaxSettings {
+    pub tax_provider: String,
+    pub tax_exempt: bool,
+    pub automatic_tax_enabled: Option<bool>,
+    pub tax_exemption_code: Option<String>,
+}
+
 /// What a customer carries beyond its identity: kept as one JSON value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -69,6 +93,12 @@ pub struct CustomerProfile {
     pub payment_provider: Option<String>,
     pub payment_provider_id: Option<String>,
     pub tax_id: Option<TaxId>,
+    /// `None`: the account's setting.
+    pub auto_issuance: Option<bool>,
+    /// `reporting_configuration.exempt`; `None`: no reporting configuration.
+    pub reporting_exempt: Option<bool>,
+    pub accounting_sync: Option<AccountingSync>,
+    pub tax: Option<TaxSettings>,
 }
 
 impl Default for CustomerProfile {
@@ -82,6 +112,10 @@ impl Default for CustomerProfile {
             payment_provider: None,
             payment_provider_id: None,
             tax_id: None,
+            auto_issuance: None,
+            reporting_exempt: None,
+            accounting_sync: None,
+            tax: None,
         }
     }
 }

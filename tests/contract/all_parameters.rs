@@ -65,9 +65,27 @@ fn customer_reads(body: &Value) -> Vec<(Source, &'static str, Value)> {
         ("/payment_provider", "payment_provider"),
         ("/payment_provider_id", "payment_provider_id"),
         ("/tax_id", "tax_id"),
+        ("/auto_issuance", "auto_issuance"),
+        ("/reporting_configuration", "reporting_configuration"),
+        (
+            "/accounting_sync_configuration",
+            "accounting_sync_configuration",
+        ),
     ] {
         reads.push((Source::Answer, pointer, body[key].clone()));
         reads.push((Source::Get("/customers/{id}"), pointer, body[key].clone()));
+    }
+    // The tax configuration shows where Orb's `Customer` shows it.
+    let tax = &body["tax_configuration"];
+    for (pointer, value) in [
+        ("/exempt_from_automated_tax", tax["tax_exempt"].clone()),
+        (
+            "/automatic_tax_enabled",
+            tax["automatic_tax_enabled"].clone(),
+        ),
+    ] {
+        reads.push((Source::Answer, pointer, value.clone()));
+        reads.push((Source::Get("/customers/{id}"), pointer, value));
     }
     reads
 }
@@ -80,7 +98,14 @@ fn customer_edit(external: &str, currency: &str) -> Value {
         "additional_emails": ["billing@example.com", "ops@example.com"],
         "auto_collection": false, "email_delivery": false,
         "payment_provider": "quickbooks", "payment_provider_id": "qb_42",
-        "tax_id": {"country": "DE", "type": "eu_vat", "value": "DE123456789"}
+        "tax_id": {"country": "DE", "type": "eu_vat", "value": "DE123456789"},
+        "auto_issuance": true, "reporting_configuration": {"exempt": false},
+        "accounting_sync_configuration": {
+            "excluded": false,
+            "accounting_providers": [{"provider_type": "quickbooks", "external_provider_id": "qb"}]
+        },
+        "tax_configuration": {"tax_provider": "taxjar", "tax_exempt": false,
+                              "automatic_tax_enabled": true}
     })
 }
 
@@ -92,7 +117,14 @@ fn customer_creation() -> Value {
         "shipping_address": address("Shelbyville"), "additional_emails": ["finance@example.com"],
         "auto_collection": false, "email_delivery": false, "payment_provider": "stripe_charge",
         "payment_provider_id": "cus_stripe_1",
-        "tax_id": {"country": "AU", "type": "au_abn", "value": "12345678912"}
+        "tax_id": {"country": "AU", "type": "au_abn", "value": "12345678912"},
+        "auto_issuance": false, "reporting_configuration": {"exempt": true},
+        "accounting_sync_configuration": {
+            "excluded": true,
+            "accounting_providers": [{"provider_type": "netsuite", "external_provider_id": "ns_1"}]
+        },
+        "tax_configuration": {"tax_provider": "avalara", "tax_exempt": true,
+                              "automatic_tax_enabled": true, "tax_exemption_code": "E"}
     })
 }
 

@@ -40,6 +40,18 @@ def profile(city: str) -> dict[str, Any]:
         "payment_provider": "stripe_charge",
         "payment_provider_id": "cus_stripe_1",
         "tax_id": {"country": "DE", "type": "eu_vat", "value": "DE123456789"},
+        "auto_issuance": False,
+        "reporting_configuration": {"exempt": True},
+        "accounting_sync_configuration": {
+            "excluded": True,
+            "accounting_providers": [{"provider_type": "netsuite", "external_provider_id": "ns_1"}],
+        },
+        "tax_configuration": {
+            "tax_provider": "avalara",
+            "tax_exempt": True,
+            "automatic_tax_enabled": True,
+            "tax_exemption_code": "E",
+        },
     }
 
 
@@ -56,6 +68,14 @@ def assert_profile(customer: orb.types.Customer, city: str) -> None:
     assert customer.payment_provider_id == "cus_stripe_1"
     assert customer.tax_id is not None
     assert customer.tax_id.model_dump() == expected["tax_id"]
+    assert customer.auto_issuance is False
+    assert customer.reporting_configuration is not None
+    assert customer.reporting_configuration.exempt is True
+    sync = customer.accounting_sync_configuration
+    assert sync is not None and sync.excluded is True
+    assert [(p.provider_type, p.external_provider_id) for p in sync.accounting_providers] == [("netsuite", "ns_1")]
+    assert customer.exempt_from_automated_tax is True
+    assert customer.automatic_tax_enabled is True
 
 
 def test_creating_a_customer_with_every_honoured_input_reads_each_back(client: orb.Orb) -> None:
