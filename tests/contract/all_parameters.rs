@@ -494,3 +494,36 @@ fn every_honoured_body_property_is_sent_by_an_all_parameters_entry() {
     }
     assert!(missing.is_empty(), "honoured but never sent: {missing:#?}");
 }
+
+/// Every query parameter orb-mock's document gives a route appears, set to a value, in a
+/// request of the contract tests (`?name=`, `&name=` or a query string starting `name=` in
+/// their source): a filter honoured without a test
+/// fails this. Paging (`limit`, `cursor`) is exercised by the paging tests of each list.
+#[test]
+fn every_honoured_query_parameter_is_sent_by_a_contract_test() {
+    let document = orb_mock::openapi::document();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/contract");
+    let sources: String = std::fs::read_dir(dir)
+        .expect("tests/contract")
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "rs"))
+        .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+        .collect();
+    let mut missing = Vec::new();
+    for (path, method, operation) in orb_mock::openapi::inputs::operations(&document) {
+        let (query, _) = orb_mock::openapi::inputs::inputs(&document, &path, operation);
+        for name in query {
+            let sent = ["?", "&", "\""].iter().any(|before| {
+                sources.contains(&format!("{before}{name}="))
+                    || sources.contains(&format!("{before}{name}[]="))
+            });
+            if !sent {
+                missing.push(format!("{} {path}: `{name}`", method.to_uppercase()));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "honoured but never sent by a test: {missing:#?}"
+    );
+}
