@@ -20,8 +20,8 @@ use super::validate::Problems;
 use super::AppState;
 use crate::objects::{CustomerObject, DeletedCustomerObject, Page};
 use crate::store::model::{
-    AccountingProvider, AccountingSync, Address, Customer, CustomerProfile, CustomerState, TaxId,
-    TaxSettings,
+    AccountingProvider, AccountingSync, Address, Customer, CustomerProfile, CustomerState,
+    PaymentSettings, TaxId, TaxSettings,
 };
 use crate::store::{CustomerFilter, CustomerPatch, CustomerRef, DeleteOutcome, NewCustomer};
 
@@ -93,6 +93,32 @@ pub(crate) struct CreateCustomer {
     reporting_configuration: Option<ReportingConfigurationInput>,
     accounting_sync_configuration: Option<AccountingSyncInput>,
     tax_configuration: Option<TaxConfigurationInput>,
+    payment_configuration: Option<PaymentConfigurationInput>,
+}
+
+/// Orb's `PaymentConfiguration` as a request gives it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PaymentConfigurationInput {
+    payment_providers: Option<Vec<PaymentConfigurationItemInput>>,
+}
+
+/// Orb's `PaymentConfigurationItem`: `stripe` is Orb's only provider.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PaymentConfigurationItemInput {
+    #[schema(required = true, value_type = PaymentConfigurationProvider)]
+    provider_type: Option<String>,
+    excluded_payment_method_types: Option<Vec<String>>,
+    default_shared_payment_token: Option<String>,
+}
+
+/// The providers a payment configuration may name.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum PaymentConfigurationProvider {
+    Stripe,
 }
 
 /// Orb's `NewReportingConfiguration`.
@@ -285,6 +311,43 @@ impl Problems {
         }
     }
 
+    fn payment(
+        &mut self,
+        field: &str,
+        value: Option<PaymentConfigurationInput>,
+    ) -> Option<Vec<PaymentSettings>> {
+        let mut providers = Vec::new();
+        for (at, item) in value?.payment_providers.into_iter().flatten().enumerate() {
+            let at = format!("{field}.payment_providers[{at}]");
+            let kind = self
+                .require(&format!("{at}.provider_type"), item.provider_type)
+                .and_then(|kind| self.one_of(&format!("{at}.provider_type"), kind, &["stripe"]));
+            let mut excluded = Vec::new();
+            for (index, method) in item
+                .excluded_payment_method_types
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let field = format!("{at}.excluded_payment_method_types[{index}]");
+                excluded.extend(self.text(&field, Some(method), true));
+            }
+            let token = self.text(
+                &format!("{at}.default_shared_payment_token"),
+                item.default_shared_payment_token,
+                true,
+            );
+            if let Some(provider_type) = kind {
+                providers.push(PaymentSettings {
+                    provider_type,
+                    excluded_payment_method_types: excluded,
+                    default_shared_payment_token: token,
+                });
+            }
+        }
+        Some(providers)
+    }
+
     fn reporting(
         &mut self,
         field: &str,
@@ -399,6 +462,7 @@ impl CreateCustomer {
                 self.accounting_sync_configuration,
             ),
             tax: problems.tax("tax_configuration", self.tax_configuration),
+            payment: problems.payment("payment_configuration", self.payment_configuration),
         };
         Some(NewCustomer {
             profile,
@@ -519,6 +583,9 @@ pub(crate) struct UpdateCustomer {
     #[serde(default, deserialize_with = "super::extract::explicit_null")]
     #[schema(value_type = Option<TaxConfigurationInput>)]
     tax_configuration: Option<Option<TaxConfigurationInput>>,
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
+    #[schema(value_type = Option<PaymentConfigurationInput>)]
+    payment_configuration: Option<Option<PaymentConfigurationInput>>,
 }
 
 async fn update(
@@ -587,6 +654,9 @@ async fn apply_update(
     let tax = body
         .tax_configuration
         .map(|value| problems.tax("tax_configuration", value));
+    let payment = body
+        .payment_configuration
+        .map(|value| problems.payment("payment_configuration", value));
     let patch = problems.finish(|| {
         Some(CustomerPatch {
             name,
@@ -607,6 +677,7 @@ async fn apply_update(
             reporting_exempt,
             accounting_sync,
             tax,
+            payment,
         })
     })?;
     let customer = state

@@ -22,14 +22,10 @@ pub struct Unhonoured {
     pub query: &'static [&'static str],
 }
 
-/// Customer properties orb-mock does not model yet (`hierarchy`) or keeps no state for: on
-/// create, and on both edits with `default_payment_method_id`.
-const CUSTOMER_CREATE_BODY: &[&str] = &["hierarchy", "payment_configuration"];
-const CUSTOMER_EDIT_BODY: &[&str] = &[
-    "default_payment_method_id",
-    "hierarchy",
-    "payment_configuration",
-];
+/// Customer properties orb-mock does not model yet: on create, and on both edits with
+/// `default_payment_method_id` (orb-mock keeps no payment methods).
+const CUSTOMER_CREATE_BODY: &[&str] = &["hierarchy"];
+const CUSTOMER_EDIT_BODY: &[&str] = &["default_payment_method_id", "hierarchy"];
 
 pub const UNHONOURED: &[Unhonoured] = &[
     Unhonoured {

@@ -39,6 +39,7 @@ pub struct CustomerObject {
     pub hierarchy: CustomerHierarchyObject,
     pub reporting_configuration: Option<ReportingConfigurationObject>,
     pub accounting_sync_configuration: Option<AccountingSyncObject>,
+    pub payment_configuration: Option<PaymentConfigurationObject>,
 }
 
 impl From<&Customer> for CustomerObject {
@@ -81,6 +82,20 @@ impl From<&Customer> for CustomerObject {
                 tax.and_then(|tax| tax.automatic_tax_enabled)
                     .unwrap_or(false),
             ),
+            payment_configuration: customer.profile.payment.as_ref().map(|providers| {
+                PaymentConfigurationObject {
+                    payment_providers: providers
+                        .iter()
+                        .map(|item| PaymentConfigurationItemObject {
+                            provider_type: item.provider_type.clone(),
+                            excluded_payment_method_types: item
+                                .excluded_payment_method_types
+                                .clone(),
+                            default_shared_payment_token: item.default_shared_payment_token.clone(),
+                        })
+                        .collect(),
+                }
+            }),
             reporting_configuration: customer
                 .profile
                 .reporting_exempt
@@ -165,4 +180,18 @@ pub struct AccountingSyncObject {
 pub struct AccountingProviderObject {
     pub provider_type: String,
     pub external_provider_id: Option<String>,
+}
+
+/// Orb's `PaymentConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PaymentConfigurationObject {
+    pub payment_providers: Vec<PaymentConfigurationItemObject>,
+}
+
+/// Orb's `PaymentConfigurationItem`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PaymentConfigurationItemObject {
+    pub provider_type: String,
+    pub excluded_payment_method_types: Vec<String>,
+    pub default_shared_payment_token: Option<String>,
 }

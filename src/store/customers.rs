@@ -6,7 +6,8 @@ use sqlx::types::Json;
 
 use super::backend::{on_reader, on_tx, RowLock, Tx};
 use super::model::{
-    AccountingSync, Address, Customer, CustomerProfile, CustomerState, Metadata, TaxId, TaxSettings,
+    AccountingSync, Address, Customer, CustomerProfile, CustomerState, Metadata, PaymentSettings,
+    TaxId, TaxSettings,
 };
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
 use super::webhooks::{bind_event, Emission, NewEvent};
@@ -51,6 +52,7 @@ pub struct CustomerPatch {
     pub reporting_exempt: Option<Option<bool>>,
     pub accounting_sync: Option<Option<AccountingSync>>,
     pub tax: Option<Option<TaxSettings>>,
+    pub payment: Option<Option<Vec<PaymentSettings>>>,
 }
 
 /// Keyset filter for `GET /customers`, newest first.
@@ -296,6 +298,9 @@ async fn edit_customer(
     }
     if let Some(tax) = patch.tax {
         profile.tax = tax;
+    }
+    if let Some(payment) = patch.payment {
+        profile.payment = payment;
     }
     for (key, value) in patch.metadata.into_iter().flatten() {
         match value {

@@ -81,6 +81,15 @@ pub struct TaxSettings {
     pub tax_exemption_code: Option<String>,
 }
 
+/// One provider's payment settings for a customer (Orb's `PaymentConfigurationItem`; Orb's
+/// only provider is `stripe`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentSettings {
+    pub provider_type: String,
+    pub excluded_payment_method_types: Vec<String>,
+    pub default_shared_payment_token: Option<String>,
+}
+
 /// What a customer carries beyond its identity: kept as one JSON value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -99,6 +108,8 @@ pub struct CustomerProfile {
     pub reporting_exempt: Option<bool>,
     pub accounting_sync: Option<AccountingSync>,
     pub tax: Option<TaxSettings>,
+    /// `payment_configuration.payment_providers`; `None`: no payment configuration.
+    pub payment: Option<Vec<PaymentSettings>>,
 }
 
 impl Default for CustomerProfile {
@@ -116,6 +127,7 @@ impl Default for CustomerProfile {
             reporting_exempt: None,
             accounting_sync: None,
             tax: None,
+            payment: None,
         }
     }
 }

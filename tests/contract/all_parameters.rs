@@ -71,6 +71,7 @@ fn customer_reads(body: &Value) -> Vec<(Source, &'static str, Value)> {
             "/accounting_sync_configuration",
             "accounting_sync_configuration",
         ),
+        ("/payment_configuration", "payment_configuration"),
     ] {
         reads.push((Source::Answer, pointer, body[key].clone()));
         reads.push((Source::Get("/customers/{id}"), pointer, body[key].clone()));
@@ -105,7 +106,11 @@ fn customer_edit(external: &str, currency: &str) -> Value {
             "accounting_providers": [{"provider_type": "quickbooks", "external_provider_id": "qb"}]
         },
         "tax_configuration": {"tax_provider": "taxjar", "tax_exempt": false,
-                              "automatic_tax_enabled": true}
+                              "automatic_tax_enabled": true},
+        "payment_configuration": {"payment_providers": [{
+            "provider_type": "stripe", "excluded_payment_method_types": ["link"],
+            "default_shared_payment_token": "spt_edit"
+        }]}
     })
 }
 
@@ -124,7 +129,11 @@ fn customer_creation() -> Value {
             "accounting_providers": [{"provider_type": "netsuite", "external_provider_id": "ns_1"}]
         },
         "tax_configuration": {"tax_provider": "avalara", "tax_exempt": true,
-                              "automatic_tax_enabled": true, "tax_exemption_code": "E"}
+                              "automatic_tax_enabled": true, "tax_exemption_code": "E"},
+        "payment_configuration": {"payment_providers": [{
+            "provider_type": "stripe", "excluded_payment_method_types": ["card", "us_bank_account"],
+            "default_shared_payment_token": "spt_1"
+        }]}
     })
 }
 
@@ -497,8 +506,7 @@ fn every_honoured_body_property_is_sent_by_an_all_parameters_entry() {
 
 /// Every query parameter orb-mock's document gives a route appears, set to a value, in a
 /// request of the contract tests (`?name=`, `&name=` or a query string starting `name=` in
-/// their source): a filter honoured without a test
-/// fails this. Paging (`limit`, `cursor`) is exercised by the paging tests of each list.
+/// their source): a filter honoured without a test fails this.
 #[test]
 fn every_honoured_query_parameter_is_sent_by_a_contract_test() {
     let document = orb_mock::openapi::document();

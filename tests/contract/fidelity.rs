@@ -442,7 +442,7 @@ fn the_readme_table_lists_every_refused_input() {
 }
 
 /// What the `POST /customers` row refuses, which the edit rows refer to as "the create route's".
-const CUSTOMER_CREATE_REFUSED_IN_README: &[&str] = &["hierarchy", "payment_configuration"];
+const CUSTOMER_CREATE_REFUSED_IN_README: &[&str] = &["hierarchy"];
 
 on_both_stores!(a_tax_id_takes_a_country_and_type_from_orbs_list_and_an_edit_changes_or_clears_it);
 /// `tax_id` is stored and returned as Orb's `CustomerTaxId`; each part is required and the
@@ -603,8 +603,8 @@ fn listed_in(page: &Value) -> Vec<String> {
 }
 
 on_both_stores!(a_customers_issuance_reporting_accounting_and_tax_settings_are_kept_and_cleared);
-/// `auto_issuance`, `reporting_configuration`, `accounting_sync_configuration` and
-/// `tax_configuration` are validated as Orb's document describes, returned where Orb's
+/// `auto_issuance`, `reporting_configuration`, `accounting_sync_configuration`,
+/// `tax_configuration` and `payment_configuration` are validated as Orb's document describes, returned where Orb's
 /// `Customer` puts them, and cleared by `null` on an edit (back to Orb's defaults).
 async fn a_customers_issuance_reporting_accounting_and_tax_settings_are_kept_and_cleared(
     app: &TestApp,
@@ -615,6 +615,7 @@ async fn a_customers_issuance_reporting_accounting_and_tax_settings_are_kept_and
     assert_eq!(created["accounting_sync_configuration"], Value::Null);
     assert_eq!(created["exempt_from_automated_tax"], false);
     assert_eq!(created["automatic_tax_enabled"], false);
+    assert_eq!(created["payment_configuration"], Value::Null);
     let path = format!("/customers/{}", id_of(&created));
     let set = app
         .put(
@@ -622,10 +623,17 @@ async fn a_customers_issuance_reporting_accounting_and_tax_settings_are_kept_and
             json!({"auto_issuance": false, "reporting_configuration": {"exempt": true},
                    "accounting_sync_configuration": {"accounting_providers": [
                        {"provider_type": "netsuite", "external_provider_id": "ns"}]},
-                   "tax_configuration": {"tax_provider": "stripe", "tax_exempt": true}}),
+                   "tax_configuration": {"tax_provider": "stripe", "tax_exempt": true},
+                   "payment_configuration": {"payment_providers": [{"provider_type": "stripe"}]}}),
         )
         .await
         .json();
+    assert_eq!(
+        set["payment_configuration"],
+        json!({"payment_providers": [{"provider_type": "stripe",
+               "excluded_payment_method_types": [], "default_shared_payment_token": null}]}),
+        "Orb's defaults for what the item leaves out"
+    );
     assert_eq!(set["auto_issuance"], false);
     assert_eq!(set["reporting_configuration"], json!({"exempt": true}));
     assert_eq!(
@@ -639,7 +647,8 @@ async fn a_customers_issuance_reporting_accounting_and_tax_settings_are_kept_and
         .put(
             &path,
             json!({"auto_issuance": null, "reporting_configuration": null,
-                   "accounting_sync_configuration": null, "tax_configuration": null}),
+                   "accounting_sync_configuration": null, "tax_configuration": null,
+                   "payment_configuration": null}),
         )
         .await
         .json();
@@ -648,6 +657,7 @@ async fn a_customers_issuance_reporting_accounting_and_tax_settings_are_kept_and
         ("reporting_configuration", Value::Null),
         ("accounting_sync_configuration", Value::Null),
         ("exempt_from_automated_tax", json!(false)),
+        ("payment_configuration", Value::Null),
     ] {
         assert_eq!(cleared[key], value, "{key}");
     }
@@ -656,10 +666,12 @@ async fn a_customers_issuance_reporting_accounting_and_tax_settings_are_kept_and
         json!({"reporting_configuration": {},
                "accounting_sync_configuration": {"accounting_providers": [
                    {"provider_type": "xero", "external_provider_id": ""}]},
-               "tax_configuration": {"tax_provider": "taxjar", "tax_exemption_code": "E"}}),
+               "tax_configuration": {"tax_provider": "taxjar", "tax_exemption_code": "E"},
+               "payment_configuration": {"payment_providers": [{"provider_type": "adyen"}]}}),
     )
     .await
     .assert_validation(&[
+        "payment_configuration.payment_providers[0].provider_type",
         "reporting_configuration.exempt",
         "accounting_sync_configuration.accounting_providers[0].provider_type",
         "accounting_sync_configuration.accounting_providers[0].external_provider_id",

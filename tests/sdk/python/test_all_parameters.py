@@ -52,6 +52,15 @@ def profile(city: str) -> dict[str, Any]:
             "automatic_tax_enabled": True,
             "tax_exemption_code": "E",
         },
+        "payment_configuration": {
+            "payment_providers": [
+                {
+                    "provider_type": "stripe",
+                    "excluded_payment_method_types": ["card"],
+                    "default_shared_payment_token": "spt_1",
+                }
+            ]
+        },
     }
 
 
@@ -76,6 +85,10 @@ def assert_profile(customer: orb.types.Customer, city: str) -> None:
     assert [(p.provider_type, p.external_provider_id) for p in sync.accounting_providers] == [("netsuite", "ns_1")]
     assert customer.exempt_from_automated_tax is True
     assert customer.automatic_tax_enabled is True
+    payment = customer.payment_configuration
+    assert payment is not None
+    providers = [item.model_dump() for item in payment.payment_providers]
+    assert providers == expected["payment_configuration"]["payment_providers"]
 
 
 def test_creating_a_customer_with_every_honoured_input_reads_each_back(client: orb.Orb) -> None:
