@@ -55,6 +55,8 @@ pub(crate) struct CreateInvoice {
     memo: Option<String>,
     metadata: Option<BTreeMap<String, Option<String>>>,
     will_auto_issue: Option<bool>,
+    /// `null`: the customer's setting.
+    auto_collection: Option<bool>,
     #[schema(required = true, value_type = Vec<CreateLineItem>)]
     line_items: Option<Vec<CreateLineItem>>,
 }
@@ -129,6 +131,7 @@ impl CreateInvoice {
                 metadata,
                 will_auto_issue: self.will_auto_issue.unwrap_or(false),
                 line_items: line_items.into_iter().collect::<Option<Vec<_>>>()?,
+                auto_collection: self.auto_collection,
             })
         })()
     }

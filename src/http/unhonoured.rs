@@ -49,7 +49,7 @@ pub const UNHONOURED: &[Unhonoured] = &[
     Unhonoured {
         method: Method::POST,
         route: "/invoices",
-        body: &["auto_collection", "discount"],
+        body: &["discount"],
         query: &[],
     },
     Unhonoured {

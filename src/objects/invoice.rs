@@ -114,7 +114,10 @@ impl InvoiceObject {
             memo: invoice.memo.clone(),
             metadata: invoice.metadata.clone(),
             will_auto_issue: invoice.will_auto_issue,
-            auto_collection: InvoiceAutoCollectionObject::default(),
+            auto_collection: InvoiceAutoCollectionObject {
+                enabled: Some(invoice.auto_collection),
+                ..InvoiceAutoCollectionObject::default()
+            },
             invoice_date: invoice.invoice_date,
             due_date: invoice.due_date,
             created_at: invoice.created_at,
@@ -160,7 +163,7 @@ pub struct SubscriptionMinifiedObject {
 }
 
 /// Orb's `AutoCollection` block on an invoice. orb-mock has no payment provider, so nothing is
-/// ever scheduled or attempted; `enabled` mirrors the customer default (`auto_collection: true`).
+/// ever scheduled or attempted; `enabled` is the invoice's `auto_collection`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct InvoiceAutoCollectionObject {
     pub enabled: Option<bool>,

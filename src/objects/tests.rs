@@ -159,6 +159,7 @@ fn draft_invoice() -> Invoice {
         issued_at: None,
         paid_at: None,
         voided_at: None,
+        auto_collection: true,
     }
 }
 

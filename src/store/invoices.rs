@@ -47,6 +47,8 @@ pub struct NewInvoice {
     pub metadata: Metadata,
     pub will_auto_issue: bool,
     pub line_items: Vec<NewLineItem>,
+    /// `None`: the customer's setting.
+    pub auto_collection: Option<bool>,
 }
 
 /// The status changes Orb exposes as POST actions.
@@ -323,9 +325,9 @@ pub(crate) async fn insert_invoice(
         sqlx::query(
             "INSERT INTO invoices (account, id, customer_id, invoice_number, currency, status, \
              invoice_date, due_date, net_terms, memo, metadata, will_auto_issue, line_items, \
-             created_at, issued_at, paid_at, voided_at, amount_due) \
+             created_at, issued_at, paid_at, voided_at, amount_due, auto_collection) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                     CAST($18 AS NUMERIC))",
+                     CAST($18 AS NUMERIC), $19)",
         )
         .bind(account)
         .bind(&id)
@@ -345,6 +347,10 @@ pub(crate) async fn insert_invoice(
         .bind(paid_at)
         .bind(voided_at)
         .bind(amount_due.to_string())
+        .bind(
+            new.auto_collection
+                .unwrap_or(customer.profile.auto_collection),
+        )
         .execute(c)
         .await?
         .rows_affected()

@@ -212,6 +212,14 @@ pub struct Invoice {
     pub issued_at: Option<DateTime<Utc>>,
     pub paid_at: Option<DateTime<Utc>>,
     pub voided_at: Option<DateTime<Utc>>,
+    /// Whether it is auto-collected: the request's choice, else its customer's at creation.
+    #[serde(default = "collected")]
+    pub auto_collection: bool,
+}
+
+/// An invoice's `auto_collection` when nothing says otherwise (events written before it).
+fn collected() -> bool {
+    true
 }
 
 impl Invoice {

@@ -220,6 +220,7 @@ fn entries() -> Vec<Entry> {
                     "customer_id": w.euro, "external_customer_id": "ext-all", "currency": "EUR",
                     "invoice_date": "2026-02-01T09:00:00Z", "due_date": "2026-03-01T00:00:00Z",
                     "memo": "Hello", "metadata": {"k": "v"}, "will_auto_issue": true,
+                    "auto_collection": false,
                     "line_items": [{
                         "name": "Seats", "item_id": "seats", "model_type": "unit",
                         "quantity": 3, "unit_config": {"unit_amount": "5.00"},
@@ -241,6 +242,8 @@ fn entries() -> Vec<Entry> {
                     ("/line_items/0/name", json!("Seats")),
                     ("/line_items/0/quantity", json!(3.0)),
                     ("/total", json!("15.00")),
+                    ("/amount_due", json!("15.00")),
+                    ("/auto_collection/enabled", json!(false)),
                 ] {
                     reads.push((Source::Answer, pointer, value.clone()));
                     reads.push((Source::Get("/invoices/{id}"), pointer, value));
@@ -268,6 +271,7 @@ fn entries() -> Vec<Entry> {
                 vec![
                     (Source::Answer, "/due_date", json!("2026-03-03T00:00:00Z")),
                     (Source::Answer, "/status", json!("draft")),
+                    (Source::Answer, "/auto_collection/enabled", json!(true)),
                 ]
             },
         },

@@ -691,3 +691,31 @@ async fn a_customers_issuance_reporting_accounting_and_tax_settings_are_kept_and
         "a refused edit changes nothing"
     );
 }
+
+on_both_stores!(an_invoice_is_auto_collected_as_asked_else_as_its_customer_is);
+/// `auto_collection` on `POST /invoices` shows as `auto_collection.enabled`; left out, the
+/// invoice takes its customer's setting at creation.
+async fn an_invoice_is_auto_collected_as_asked_else_as_its_customer_is(app: &TestApp) {
+    let manual = id_of(
+        &app.post(
+            "/customers",
+            json!({"name": "M", "email": "m@example.com", "auto_collection": false}),
+        )
+        .await
+        .created(),
+    );
+    let inherited = app.post("/invoices", invoice_body(&manual)).await.created();
+    assert_eq!(inherited["auto_collection"]["enabled"], false);
+    let mut body = invoice_body(&manual);
+    body["auto_collection"] = json!(true);
+    let asked = app.post("/invoices", body).await.created();
+    assert_eq!(asked["auto_collection"]["enabled"], true);
+    let fetched = app
+        .get(&format!("/invoices/{}", id_of(&asked)))
+        .await
+        .json();
+    assert_eq!(fetched["auto_collection"]["enabled"], true);
+    let mut body = invoice_body(&manual);
+    body["auto_collection"] = json!("yes");
+    app.post("/invoices", body).await.assert_orb_error(400);
+}

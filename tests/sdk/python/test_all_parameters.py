@@ -198,6 +198,7 @@ def test_creating_an_invoice_with_every_honoured_input_reads_each_back(client: o
         memo="Hello",
         metadata={"k": "v"},
         will_auto_issue=True,
+        auto_collection=False,
         line_items=[
             {
                 "name": "Seats",
@@ -220,6 +221,7 @@ def test_creating_an_invoice_with_every_honoured_input_reads_each_back(client: o
         assert invoice.metadata == {"k": "v"}
         assert invoice.status == "issued"
         assert invoice.total == "15.00"
+        assert invoice.auto_collection.enabled is False
     by_terms = client.invoices.create(
         customer_id=customer.id,
         currency="EUR",
