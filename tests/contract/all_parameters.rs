@@ -43,6 +43,22 @@ struct Entry {
     reads: fn(&World) -> Vec<(Source, &'static str, Value)>,
 }
 
+/// Each `(pointer, value)` read from the answer and from a `GET` of `path`.
+fn answer_and_get(
+    path: &'static str,
+    pairs: impl IntoIterator<Item = (&'static str, Value)>,
+) -> Vec<(Source, &'static str, Value)> {
+    pairs
+        .into_iter()
+        .flat_map(|(pointer, value)| {
+            [
+                (Source::Answer, pointer, value.clone()),
+                (Source::Get(path), pointer, value),
+            ]
+        })
+        .collect()
+}
+
 fn address(city: &str) -> Value {
     json!({"line1": "1 Main St", "line2": "Suite 2", "city": city, "state": "IL",
            "postal_code": "62701", "country": "US"})
@@ -50,45 +66,40 @@ fn address(city: &str) -> Value {
 
 /// The reads every customer entry shares: each profile property where `Customer` keeps it.
 fn customer_reads(body: &Value) -> Vec<(Source, &'static str, Value)> {
-    let mut reads = Vec::new();
-    for (pointer, key) in [
-        ("/name", "name"),
-        ("/email", "email"),
-        ("/external_customer_id", "external_customer_id"),
-        ("/currency", "currency"),
-        ("/metadata", "metadata"),
-        ("/billing_address", "billing_address"),
-        ("/shipping_address", "shipping_address"),
-        ("/additional_emails", "additional_emails"),
-        ("/auto_collection", "auto_collection"),
-        ("/email_delivery", "email_delivery"),
-        ("/payment_provider", "payment_provider"),
-        ("/payment_provider_id", "payment_provider_id"),
-        ("/tax_id", "tax_id"),
-        ("/auto_issuance", "auto_issuance"),
-        ("/reporting_configuration", "reporting_configuration"),
-        (
-            "/accounting_sync_configuration",
-            "accounting_sync_configuration",
-        ),
-        ("/payment_configuration", "payment_configuration"),
-    ] {
-        reads.push((Source::Answer, pointer, body[key].clone()));
-        reads.push((Source::Get("/customers/{id}"), pointer, body[key].clone()));
-    }
+    // Each read back at the pointer of its own key.
+    let pointers = [
+        "/name",
+        "/email",
+        "/external_customer_id",
+        "/currency",
+        "/metadata",
+        "/billing_address",
+        "/shipping_address",
+        "/additional_emails",
+        "/auto_collection",
+        "/email_delivery",
+        "/payment_provider",
+        "/payment_provider_id",
+        "/tax_id",
+        "/auto_issuance",
+        "/reporting_configuration",
+        "/accounting_sync_configuration",
+        "/payment_configuration",
+    ];
     // The tax configuration shows where Orb's `Customer` shows it.
     let tax = &body["tax_configuration"];
-    for (pointer, value) in [
+    let tax_reads = [
         ("/exempt_from_automated_tax", tax["tax_exempt"].clone()),
         (
             "/automatic_tax_enabled",
             tax["automatic_tax_enabled"].clone(),
         ),
-    ] {
-        reads.push((Source::Answer, pointer, value.clone()));
-        reads.push((Source::Get("/customers/{id}"), pointer, value));
-    }
-    reads
+    ];
+    let pairs = pointers
+        .into_iter()
+        .map(|pointer| (pointer, body[&pointer[1..]].clone()))
+        .chain(tax_reads);
+    answer_and_get("/customers/{id}", pairs)
 }
 
 fn customer_edit(external: &str, currency: &str) -> Value {
@@ -148,11 +159,9 @@ fn entries() -> Vec<Entry> {
             body: |_| customer_creation(),
             reads: |_| {
                 let mut reads = customer_reads(&customer_creation());
-                reads.push((Source::Answer, "/timezone", json!("Asia/Tokyo")));
-                reads.push((
-                    Source::Get("/customers/{id}"),
-                    "/timezone",
-                    json!("Asia/Tokyo"),
+                reads.extend(answer_and_get(
+                    "/customers/{id}",
+                    [("/timezone", json!("Asia/Tokyo"))],
                 ));
                 reads
             },
@@ -187,28 +196,26 @@ fn entries() -> Vec<Entry> {
                 })
             },
             reads: |w| {
-                let mut reads = Vec::new();
-                for (pointer, value) in [
-                    ("/customer/id", json!(w.euro)),
-                    ("/customer/external_customer_id", json!("ext-all")),
-                    ("/plan/id", json!("plan_all")),
-                    ("/plan/external_plan_id", json!("ext_plan_all")),
-                    ("/start_date", json!(SUBSCRIPTION_START)),
-                    ("/end_date", json!("2099-01-01T00:00:00Z")),
-                    ("/status", json!("active")),
-                    ("/net_terms", json!(15)),
-                    ("/auto_collection", json!(true)),
-                    ("/default_invoice_memo", json!("Thanks")),
-                    ("/metadata", json!({"k": "v"})),
-                    ("/name", json!("Gold")),
-                    ("/plan/currency", json!("EUR")),
-                    ("/plan/invoicing_currency", json!("EUR")),
-                    ("/trial_info/end_date", json!("2026-01-24T00:00:00Z")),
-                ] {
-                    reads.push((Source::Answer, pointer, value.clone()));
-                    reads.push((Source::Get("/subscriptions/{id}"), pointer, value));
-                }
-                reads
+                answer_and_get(
+                    "/subscriptions/{id}",
+                    [
+                        ("/customer/id", json!(w.euro)),
+                        ("/customer/external_customer_id", json!("ext-all")),
+                        ("/plan/id", json!("plan_all")),
+                        ("/plan/external_plan_id", json!("ext_plan_all")),
+                        ("/start_date", json!(SUBSCRIPTION_START)),
+                        ("/end_date", json!("2099-01-01T00:00:00Z")),
+                        ("/status", json!("active")),
+                        ("/net_terms", json!(15)),
+                        ("/auto_collection", json!(true)),
+                        ("/default_invoice_memo", json!("Thanks")),
+                        ("/metadata", json!({"k": "v"})),
+                        ("/name", json!("Gold")),
+                        ("/plan/currency", json!("EUR")),
+                        ("/plan/invoicing_currency", json!("EUR")),
+                        ("/trial_info/end_date", json!("2026-01-24T00:00:00Z")),
+                    ],
+                )
             },
         },
         Entry {
@@ -229,26 +236,24 @@ fn entries() -> Vec<Entry> {
                 })
             },
             reads: |w| {
-                let mut reads = Vec::new();
-                for (pointer, value) in [
-                    ("/customer/id", json!(w.euro)),
-                    ("/customer/external_customer_id", json!("ext-all")),
-                    ("/currency", json!("EUR")),
-                    ("/invoice_date", json!("2026-02-01T09:00:00Z")),
-                    ("/due_date", json!("2026-03-01T00:00:00Z")),
-                    ("/memo", json!("Hello")),
-                    ("/metadata", json!({"k": "v"})),
-                    ("/status", json!("issued")),
-                    ("/line_items/0/name", json!("Seats")),
-                    ("/line_items/0/quantity", json!(3.0)),
-                    ("/total", json!("15.00")),
-                    ("/amount_due", json!("15.00")),
-                    ("/auto_collection/enabled", json!(false)),
-                ] {
-                    reads.push((Source::Answer, pointer, value.clone()));
-                    reads.push((Source::Get("/invoices/{id}"), pointer, value));
-                }
-                reads
+                answer_and_get(
+                    "/invoices/{id}",
+                    [
+                        ("/customer/id", json!(w.euro)),
+                        ("/customer/external_customer_id", json!("ext-all")),
+                        ("/currency", json!("EUR")),
+                        ("/invoice_date", json!("2026-02-01T09:00:00Z")),
+                        ("/due_date", json!("2026-03-01T00:00:00Z")),
+                        ("/memo", json!("Hello")),
+                        ("/metadata", json!({"k": "v"})),
+                        ("/status", json!("issued")),
+                        ("/line_items/0/name", json!("Seats")),
+                        ("/line_items/0/quantity", json!(3.0)),
+                        ("/total", json!("15.00")),
+                        ("/amount_due", json!("15.00")),
+                        ("/auto_collection/enabled", json!(false)),
+                    ],
+                )
             },
         },
         Entry {
@@ -347,19 +352,17 @@ fn entries() -> Vec<Entry> {
                        "enabled_event_types": ["customer.created", "invoice.issued"]})
             },
             reads: |_| {
-                let mut reads = Vec::new();
-                for (pointer, value) in [
-                    ("/url", json!("https://example.com/hooks")),
-                    ("/payload_style", json!("standard")),
-                    (
-                        "/enabled_event_types",
-                        json!(["customer.created", "invoice.issued"]),
-                    ),
-                ] {
-                    reads.push((Source::Answer, pointer, value.clone()));
-                    reads.push((Source::Get("/webhook_endpoints/{id}"), pointer, value));
-                }
-                reads
+                answer_and_get(
+                    "/webhook_endpoints/{id}",
+                    [
+                        ("/url", json!("https://example.com/hooks")),
+                        ("/payload_style", json!("standard")),
+                        (
+                            "/enabled_event_types",
+                            json!(["customer.created", "invoice.issued"]),
+                        ),
+                    ],
+                )
             },
         },
         Entry {
@@ -371,16 +374,14 @@ fn entries() -> Vec<Entry> {
                        "enabled_event_types": ["subscription.ended"]})
             },
             reads: |_| {
-                let mut reads = Vec::new();
-                for (pointer, value) in [
-                    ("/url", json!("http://127.0.0.1:9/moved")),
-                    ("/payload_style", json!("expanded")),
-                    ("/enabled_event_types", json!(["subscription.ended"])),
-                ] {
-                    reads.push((Source::Answer, pointer, value.clone()));
-                    reads.push((Source::Get("/webhook_endpoints/{id}"), pointer, value));
-                }
-                reads
+                answer_and_get(
+                    "/webhook_endpoints/{id}",
+                    [
+                        ("/url", json!("http://127.0.0.1:9/moved")),
+                        ("/payload_style", json!("expanded")),
+                        ("/enabled_event_types", json!(["subscription.ended"])),
+                    ],
+                )
             },
         },
     ]

@@ -717,5 +717,11 @@ async fn an_invoice_is_auto_collected_as_asked_else_as_its_customer_is(app: &Tes
     assert_eq!(fetched["auto_collection"]["enabled"], true);
     let mut body = invoice_body(&manual);
     body["auto_collection"] = json!("yes");
+    let before = listed_ids(app, "/invoices?status[]=draft").await;
     app.post("/invoices", body).await.assert_orb_error(400);
+    assert_eq!(
+        listed_ids(app, "/invoices?status[]=draft").await,
+        before,
+        "a refused invoice is not made"
+    );
 }

@@ -64,6 +64,19 @@ def profile(city: str) -> dict[str, Any]:
     }
 
 
+def seats(quantity: int, unit_amount: str) -> dict[str, Any]:
+    """A one-off `unit` line of January seats."""
+    return {
+        "name": "Seats",
+        "item_id": "seats",
+        "model_type": "unit",
+        "quantity": quantity,
+        "unit_config": {"unit_amount": unit_amount},
+        "start_date": "2026-01-01",
+        "end_date": "2026-01-31",
+    }
+
+
 def assert_profile(customer: orb.types.Customer, city: str) -> None:
     expected = profile(city)
     for key in ("billing_address", "shipping_address"):
@@ -199,17 +212,7 @@ def test_creating_an_invoice_with_every_honoured_input_reads_each_back(client: o
         metadata={"k": "v"},
         will_auto_issue=True,
         auto_collection=False,
-        line_items=[
-            {
-                "name": "Seats",
-                "item_id": "seats",
-                "model_type": "unit",
-                "quantity": 3,
-                "unit_config": {"unit_amount": "5.00"},
-                "start_date": "2026-01-01",
-                "end_date": "2026-01-31",
-            }
-        ],
+        line_items=[seats(3, "5.00")],
     )
     for invoice in (created, client.invoices.fetch(created.id)):
         assert invoice.customer.id == customer.id
@@ -227,17 +230,7 @@ def test_creating_an_invoice_with_every_honoured_input_reads_each_back(client: o
         currency="EUR",
         invoice_date=invoice_date,
         net_terms=30,
-        line_items=[
-            {
-                "name": "Seats",
-                "item_id": "seats",
-                "model_type": "unit",
-                "quantity": 1,
-                "unit_config": {"unit_amount": "1.00"},
-                "start_date": "2026-01-01",
-                "end_date": "2026-01-31",
-            }
-        ],
+        line_items=[seats(1, "1.00")],
     )
     assert by_terms.due_date == invoice_date + timedelta(days=30)
     paid = client.invoices.mark_paid(
