@@ -138,6 +138,12 @@ impl App {
             ],
             Worker::Off => Vec::new(),
         };
+        // Not work, so with or without the worker: other processes' clock moves.
+        let mut worker = worker;
+        worker.push(tokio::spawn({
+            let (store, stop) = (store.clone(), stop_worker.clone());
+            async move { store.follow_clocks(stop).await }
+        }));
         let state = AppState {
             store,
             clock,

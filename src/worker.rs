@@ -1,5 +1,7 @@
 //! The worker: runs due work from the store's durable queues ([`Queue`]), and, beside it, the
-//! sweep of expired idempotency keys.
+//! sweep of expired idempotency keys. Deletions and subscription changes fall due on their
+//! account's clock: each look runs the accounts on real time together, then each account with
+//! a moved, running clock on its own time.
 //!
 //! The worker runs each queue in a loop of its own (a slow webhook receiver never holds back a
 //! deletion). A loop is woken early when something falls due soon (by the [`Waker`] for
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -79,32 +82,24 @@ async fn run_queue(
     shutdown: &CancellationToken,
 ) {
     while !shutdown.is_cancelled() {
-        // Look before claiming: the look is a read, while a claim is a write transaction
-        // (on SQLite, the only writer), and most wakes find nothing due yet.
-        let due_in = until_next_due(store, clock, queue).await;
-        let wait = if !due_in.is_zero() {
-            due_in
-        } else {
-            match store.run_queue(queue, clock.now(), None, BATCH).await {
-                // Due rows exist, but another process holds them.
-                Ok(Turn::Idle) => HELD_RETRY,
-                Ok(Turn::Ran(ran)) => {
-                    log(queue, &ran);
-                    // Failures were recorded and rescheduled; look for more work at once.
-                    continue;
-                }
-                Err(err) => {
-                    tracing::warn!(queue = queue.name(), error = %err,
-                        "worker could not reach the store");
-                    POLL_INTERVAL
-                }
+        let wait = match turn(queue, store, clock).await {
+            Ok(wait) => wait,
+            Err(err) => {
+                tracing::warn!(queue = queue.name(), error = %err,
+                    "worker could not reach the store");
+                POLL_INTERVAL
             }
         };
-        // Deletions are announced by the waker, deliveries by the store once they commit.
+        if wait.is_zero() {
+            continue;
+        }
+        // Deletions are announced by the waker, deliveries by the store once they commit;
+        // subscription changes are found by the next look.
         let woken = async {
             match queue {
                 Queue::Deletions => waker.0.notified().await,
                 Queue::Webhooks => store.deliveries_queued().notified().await,
+                Queue::SubscriptionChanges => std::future::pending().await,
             }
         };
         tokio::select! {
@@ -115,11 +110,50 @@ async fn run_queue(
     }
 }
 
+/// One look at `queue`: runs what is due for every account on real time, then for each
+/// account whose clock was moved, on its own clock. Returns how long until something falls
+/// due (zero: look again at once; rows ran, and more may be due).
+async fn turn(queue: Queue, store: &Store, clock: &Clock) -> StoreResult<Duration> {
+    let real = clock.now();
+    let mut wait = POLL_INTERVAL;
+    // Look before claiming: the look is a read, while a claim is a write transaction (on
+    // SQLite, the only writer), and most wakes find nothing due yet.
+    let mut due = match store.queue_next_due(queue, None).await? {
+        Some(due_at) => vec![(None, real, due_at)],
+        None => Vec::new(),
+    };
+    for moved in store.moved_accounts_due(queue).await? {
+        due.push((Some(moved.account), moved.clock.now(real), moved.due_at));
+    }
+    for (account, now, due_at) in due {
+        if due_at > now {
+            wait = wait.min((due_at - now).to_std().unwrap_or(Duration::ZERO));
+            continue;
+        }
+        match store
+            .run_queue(queue, now, account.as_deref(), BATCH)
+            .await?
+        {
+            // Due rows exist, but another process holds them.
+            Turn::Idle => wait = wait.min(HELD_RETRY),
+            Turn::Ran(ran) => {
+                log(queue, &ran);
+                // Failures were recorded and rescheduled; look for more work at once.
+                wait = Duration::ZERO;
+            }
+        }
+    }
+    Ok(wait)
+}
+
 fn log(queue: Queue, ran: &[Ran]) {
     for run in ran {
         match (queue, run) {
             (Queue::Deletions, Ran::Completed { subject, .. }) => {
                 tracing::info!(customer_id = %subject, "customer deletion cascade completed");
+            }
+            (Queue::SubscriptionChanges, Ran::Completed { subject, .. }) => {
+                tracing::info!(change = %subject, "subscription change done");
             }
             (Queue::Webhooks, Ran::Completed { subject, .. }) => {
                 tracing::debug!(event_id = %subject, "webhook delivered");
@@ -135,21 +169,7 @@ fn log(queue: Queue, ran: &[Ran]) {
             ) => {
                 tracing::info!(event_id = %subject, %error, %retry_at, "webhook delivery failed");
             }
-            (Queue::Deletions, Ran::Failed { .. }) => {}
-        }
-    }
-}
-
-async fn until_next_due(store: &Store, clock: &Clock, queue: Queue) -> Duration {
-    match store.queue_next_due(queue).await {
-        Ok(Some(due)) => (due - clock.now())
-            .to_std()
-            .unwrap_or(Duration::ZERO)
-            .min(POLL_INTERVAL),
-        Ok(None) => POLL_INTERVAL,
-        Err(err) => {
-            tracing::warn!(queue = queue.name(), error = %err, "worker could not reach the store");
-            POLL_INTERVAL
+            (Queue::Deletions | Queue::SubscriptionChanges, Ran::Failed { .. }) => {}
         }
     }
 }
@@ -174,7 +194,8 @@ pub async fn sweep(store: Store, clock: Clock, shutdown: CancellationToken) {
 /// Longest [`drain`] waits for rows that another worker holds.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Runs every row of `queue` due now (for one account, or all) in the caller's task, and
+/// Runs every row of `queue` due now (for one account, on its clock; or for every account on
+/// real time) in the caller's task, and
 /// returns once none is due any more: rows another worker (this process's or another's) has
 /// claimed are waited for until they commit, so that on return every due row is done. Returns
 /// how many this call completed. A failed attempt is recorded and rescheduled as usual (so it
@@ -187,8 +208,13 @@ pub async fn drain(
 ) -> StoreResult<usize> {
     let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
     let mut completed = 0;
+    // One account's rows of an account-time queue fall due on its clock.
+    let account_clock = match account {
+        Some(account) if queue.on_account_time() => store.account_clock(account).await?,
+        _ => crate::store::AccountClock::default(),
+    };
     loop {
-        let now = clock.now();
+        let now = account_clock.now(clock.now());
         match store.run_queue(queue, now, account, BATCH).await? {
             Turn::Ran(ran) => {
                 completed += ran
@@ -212,4 +238,57 @@ pub async fn drain(
         }
     }
     Ok(completed)
+}
+
+/// Runs, in the caller's task, every row of one account's account-time queues (deletions,
+/// subscription changes) due by `until` on its clock, in the order they fall due across the
+/// queues, each at its own due time; returns each ran row with its queue. A failed row is
+/// recorded and rescheduled as usual, and ends the run (what is left runs when next due).
+/// Rows another worker holds are waited for, up to [`DRAIN_TIMEOUT`].
+pub async fn catch_up(
+    store: &Store,
+    account: &str,
+    until: DateTime<Utc>,
+) -> StoreResult<Vec<(Queue, Ran)>> {
+    let queues = [Queue::SubscriptionChanges, Queue::Deletions];
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    let mut done = Vec::new();
+    loop {
+        let mut next = Vec::new();
+        for queue in queues {
+            if let Some(due_at) = store.queue_next_due(queue, Some(account)).await? {
+                if due_at <= until {
+                    next.push((queue, due_at));
+                }
+            }
+        }
+        // Stable: at the same time, a subscription's change comes before a deletion.
+        next.sort_by_key(|(_, due_at)| *due_at);
+        let Some(&(queue, _)) = next.first() else {
+            break;
+        };
+        // This queue runs up to the time the other's next row falls due.
+        let up_to = next.get(1).map_or(until, |(_, due_at)| *due_at);
+        match store.run_queue(queue, up_to, Some(account), BATCH).await? {
+            Turn::Ran(ran) => {
+                let failed = ran.iter().any(|run| matches!(run, Ran::Failed { .. }));
+                log(queue, &ran);
+                done.extend(ran.into_iter().map(|run| (queue, run)));
+                if failed {
+                    break;
+                }
+            }
+            Turn::Idle => {
+                if tokio::time::Instant::now() >= deadline {
+                    tracing::warn!(
+                        account,
+                        "catch-up: due rows are still held by another worker"
+                    );
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+    Ok(done)
 }

@@ -487,7 +487,7 @@ async fn create(
     let new = problems.finish(|| new)?;
     let customer = state
         .store
-        .create_customer(account.as_str(), new, state.clock.now())
+        .create_customer(account.as_str(), new, state.now(&account).await?)
         .await?;
     Ok((StatusCode::CREATED, Json(CustomerObject::from(&customer))).into_response())
 }
@@ -682,7 +682,7 @@ async fn apply_update(
     })?;
     let customer = state
         .store
-        .update_customer(account.as_str(), &by, patch, state.clock.now())
+        .update_customer(account.as_str(), &by, patch, state.now(account).await?)
         .await?;
     Ok(Json(CustomerObject::from(&customer)))
 }
@@ -716,7 +716,7 @@ async fn delete(
     customer_id: PathId<Customers>,
 ) -> ApiResult<StatusCode> {
     let id = customer_id.as_str();
-    let now = state.clock.now();
+    let now = state.now(&account).await?;
     let outcome = state
         .store
         .delete_customer(account.as_str(), id, now, state.config.deletion_delay)

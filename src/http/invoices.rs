@@ -147,7 +147,7 @@ async fn create(
     let new = problems.finish(|| new)?;
     let invoice = state
         .store
-        .create_invoice(account.as_str(), new, state.clock.now())
+        .create_invoice(account.as_str(), new, state.now(&account).await?)
         .await?;
     Ok((StatusCode::CREATED, Json(InvoiceObject::new(&invoice))).into_response())
 }
@@ -216,7 +216,7 @@ async fn list(
     query: QueryParams,
 ) -> ApiResult<Json<Page<InvoiceObject>>> {
     let mut p = Problems::default();
-    let now = state.clock.now();
+    let now = state.now(&account).await?;
     let customer = match (
         query.one("customer_id")?,
         query.one("external_customer_id")?,
@@ -367,7 +367,7 @@ async fn transition(
     let id = invoice_id.as_str();
     let invoice = state
         .store
-        .transition_invoice(account.as_str(), id, transition, state.clock.now())
+        .transition_invoice(account.as_str(), id, transition, state.now(account).await?)
         .await?;
     Ok(Json(InvoiceObject::new(&invoice)))
 }

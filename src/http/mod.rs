@@ -51,6 +51,15 @@ pub struct AppState {
     pub spec: Option<Arc<crate::spec::Spec>>,
 }
 
+impl AppState {
+    /// The account's time: its clock ([`crate::store::AccountClock`], one cached read) on the
+    /// real clock. Everything timed in an Orb request uses it.
+    pub async fn now(&self, account: &Account) -> error::ApiResult<chrono::DateTime<chrono::Utc>> {
+        let clock = self.store.account_clock(account.as_str()).await?;
+        Ok(clock.now(self.clock.now()))
+    }
+}
+
 /// The settings handlers need (a subset of [`crate::config::Config`]).
 #[derive(Debug, Clone)]
 pub struct ApiConfig {

@@ -128,7 +128,7 @@ async fn create(
     let mut problems = Problems::default();
     let new = body.validate(&mut problems);
     let new = problems.finish(|| new)?;
-    let now = state.clock.now();
+    let now = state.now(&account).await?;
     let (subscription, customer) = state
         .store
         .create_subscription(account.as_str(), new, now)
@@ -144,7 +144,7 @@ async fn fetch(
 ) -> ApiResult<Json<SubscriptionObject>> {
     let id = subscription_id.as_str();
     let (subscription, customer) = state.store.subscription(account.as_str(), id).await?;
-    let now = state.clock.now();
+    let now = state.now(&account).await?;
     Ok(Json(SubscriptionObject::new(&subscription, &customer, now)))
 }
 
@@ -181,7 +181,7 @@ async fn list(
         .store
         .list_subscriptions(account.as_str(), &filter)
         .await?;
-    let now = state.clock.now();
+    let now = state.now(&account).await?;
     Ok(Json(page_body(LIST, &page, |(subscription, customer)| {
         SubscriptionObject::new(subscription, customer, now)
     })))
@@ -229,7 +229,7 @@ async fn cancel(
         None => None,
     };
     let option = p.finish(|| option)?;
-    let now = state.clock.now();
+    let now = state.now(&account).await?;
     let (subscription, customer) = state
         .store
         .cancel_subscription(account.as_str(), id, option, now)

@@ -244,7 +244,7 @@ async fn create(
     })?;
     let endpoint = state
         .store
-        .create_endpoint(account.as_str(), new, state.clock.now())
+        .create_endpoint(account.as_str(), new, state.now(&account).await?)
         .await?;
     let object = WebhookEndpointWithSecretObject {
         endpoint: WebhookEndpointObject::from(&endpoint),
@@ -260,7 +260,7 @@ async fn fetch(
 ) -> ApiResult<Json<WebhookEndpointObject>> {
     let endpoint = state
         .store
-        .endpoint(account.as_str(), id.as_str(), state.clock.now())
+        .endpoint(account.as_str(), id.as_str(), state.now(&account).await?)
         .await?;
     Ok(Json(WebhookEndpointObject::from(&endpoint)))
 }
@@ -294,7 +294,12 @@ async fn update(
     })?;
     let endpoint = state
         .store
-        .update_endpoint(account.as_str(), id.as_str(), patch, state.clock.now())
+        .update_endpoint(
+            account.as_str(),
+            id.as_str(),
+            patch,
+            state.now(&account).await?,
+        )
         .await?;
     Ok(Json(WebhookEndpointObject::from(&endpoint)))
 }
@@ -306,7 +311,11 @@ async fn list(
 ) -> ApiResult<Json<Page<WebhookEndpointObject>>> {
     let page = state
         .store
-        .list_endpoints(account.as_str(), query.page(LIST)?, state.clock.now())
+        .list_endpoints(
+            account.as_str(),
+            query.page(LIST)?,
+            state.now(&account).await?,
+        )
         .await?;
     Ok(Json(page_body(LIST, &page, |endpoint| {
         WebhookEndpointObject::from(endpoint)
@@ -321,7 +330,7 @@ async fn delete(
 ) -> ApiResult<StatusCode> {
     state
         .store
-        .delete_endpoint(account.as_str(), id.as_str(), state.clock.now())
+        .delete_endpoint(account.as_str(), id.as_str(), state.now(&account).await?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -350,7 +359,12 @@ async fn set_enabled(
 ) -> ApiResult<Json<WebhookEndpointObject>> {
     let endpoint = state
         .store
-        .set_endpoint_enabled(account.as_str(), id.as_str(), enabled, state.clock.now())
+        .set_endpoint_enabled(
+            account.as_str(),
+            id.as_str(),
+            enabled,
+            state.now(&account).await?,
+        )
         .await?;
     Ok(Json(WebhookEndpointObject::from(&endpoint)))
 }

@@ -231,12 +231,14 @@ impl Store {
             "webhook_events",
             "webhook_endpoints",
             "deletions",
+            "subscription_changes",
             "invoices",
             "subscriptions",
             "customers",
             "idempotency_keys",
             "account_settings",
             "fixture_loads",
+            "account_clocks",
         ] {
             let sql = format!("DELETE FROM {table} WHERE account = $1");
             on_tx!(&mut tx, |c| {
@@ -247,8 +249,10 @@ impl Store {
                     .rows_affected()
             });
         }
+        self.announce_clock(&mut tx, account).await?;
         let committed = tx.commit().await;
         self.forget_configured(account);
+        self.forget_clock(Some(account));
         committed
     }
 }

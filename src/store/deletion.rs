@@ -104,8 +104,13 @@ impl QueueTable for Deletions {
 
 impl Work for Deletions {
     /// The cascade: everything the customer owns is soft-deleted, then the customer.
-    async fn perform(tx: &mut Tx, row: &Claimed, now: DateTime<Utc>) -> StoreResult<()> {
-        cascade(tx, &row.account, &row.subject, now).await
+    async fn perform(
+        _store: &Store,
+        tx: &mut Tx,
+        row: &Claimed,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        cascade(tx, &row.account, &row.subject, row.at(now)).await
     }
 }
 
@@ -116,6 +121,17 @@ async fn cascade(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     on_tx!(tx, |c| {
+        // The subscriptions' starts and ends that were still to come will not happen.
+        sqlx::query(
+            "UPDATE subscription_changes SET state = 'cancelled', completed_at = $3 \
+             WHERE account = $1 AND state = 'pending' AND subscription_id IN \
+             (SELECT id FROM subscriptions WHERE account = $1 AND customer_id = $2)",
+        )
+        .bind(account)
+        .bind(customer_id)
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
         for table in ["subscriptions", "invoices"] {
             sqlx::query(&format!(
                 "UPDATE {table} SET deleted_at = $3 \

@@ -17,6 +17,7 @@ pub mod postgres;
 pub mod sqlite;
 
 mod audit;
+mod clocks;
 mod control;
 mod customers;
 mod deletion;
@@ -29,12 +30,13 @@ mod subscriptions;
 mod webhooks;
 
 pub use backend::{abandonable, Backend};
+pub use clocks::{AccountClock, ClockMove, CLOCK_CHANNEL};
 pub use control::{AccountSettings, KeyClaim, IDEMPOTENCY_TTL};
 pub use customers::{CustomerFilter, CustomerPatch, NewCustomer};
 pub use deletion::{DeleteOutcome, Deletion, DeletionState, MARKS_CUSTOMER_DELETING};
 pub use fixtures::{FixtureError, Fixtures, Loaded};
 pub use invoices::{InvoiceFilter, InvoiceTransition, NewInvoice, NewLineItem};
-pub use queue::{backoff, Queue, Ran, Turn, MAX_BACKOFF};
+pub use queue::{backoff, MovedDue, Queue, Ran, Turn, MAX_BACKOFF};
 pub use rows::{Page, PageRequest};
 pub use subscriptions::{CancelOption, NewSubscription, SubscriptionFilter};
 pub use webhooks::{
@@ -103,6 +105,8 @@ pub struct Store {
     writes: group::Groups,
     /// The webhook outbox's in-process state ([`webhooks`]).
     outbox: std::sync::Arc<webhooks::Outbox>,
+    /// The account clocks this process has read ([`clocks`]).
+    clocks: std::sync::Arc<clocks::ClockCache>,
 }
 
 /// Connection settings common to both backends.
@@ -148,6 +152,7 @@ impl Store {
             db,
             writes,
             outbox: Default::default(),
+            clocks: Default::default(),
         })
     }
 

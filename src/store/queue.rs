@@ -7,10 +7,17 @@
 //! again) or done, never half done. A failed attempt rolls back, and the row's attempts, last
 //! error and next due time (exponential [`backoff`]) are recorded in a transaction of their own.
 //!
-//! Deletions are the first queue ([`super::deletion`]). Another kind of due work is a table with
-//! the same queue columns, a [`Work`] that performs one row, and a [`Queue`] variant.
+//! Deletions are the first queue ([`super::deletion`]), subscription starts and ends the
+//! second ([`super::subscriptions`]). Another kind of due work is a table with the same queue
+//! columns, a [`Work`] that performs one row, and a [`Queue`] variant.
 //!
-//! Webhook deliveries ([`super::webhooks`]) are the second, with one difference: their work is
+//! Both fall due on their account's clock ([`super::clocks`]): a run for one account is given
+//! that account's time, and a run for every account ([`Store::run_due`] with no account) claims
+//! only the rows of accounts on real time; the worker runs each moved account on its own
+//! ([`Store::moved_accounts_due`]).
+//!
+//! Webhook deliveries ([`super::webhooks`]) are the third, with two differences: they fall due
+//! on the real clock, whatever the account's, and their work is
 //! an HTTP call, which must not hold a transaction open. They are claimed with a lease instead
 //! of inside a transaction; they share the look at due rows ([`QueueTable`]), the backoff
 //! ([`backoff_from`]) and the runner's interface ([`Store::run_queue`]).
@@ -28,17 +35,33 @@ use super::{Store, StoreResult};
 pub enum Queue {
     /// Customers whose deletion was accepted, waiting for their cascade.
     Deletions,
+    /// Subscriptions waiting to start (`upcoming` to `active`) or to end.
+    SubscriptionChanges,
     /// Webhook events waiting for their delivery to an endpoint.
     Webhooks,
 }
 
 impl Queue {
-    pub const ALL: [Queue; 2] = [Queue::Deletions, Queue::Webhooks];
+    pub const ALL: [Queue; 3] = [
+        Queue::Deletions,
+        Queue::SubscriptionChanges,
+        Queue::Webhooks,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Queue::Deletions => "deletions",
+            Queue::SubscriptionChanges => "subscription changes",
             Queue::Webhooks => "webhooks",
+        }
+    }
+
+    /// Whether the queue's rows fall due on their account's clock (else on the real clock).
+    pub fn on_account_time(self) -> bool {
+        match self {
+            Queue::Deletions => super::deletion::Deletions::ACCOUNT_TIME,
+            Queue::SubscriptionChanges => super::subscriptions::Changes::ACCOUNT_TIME,
+            Queue::Webhooks => super::webhooks::Deliveries::ACCOUNT_TIME,
         }
     }
 }
@@ -66,6 +89,16 @@ pub(crate) struct Claimed {
     /// The row's subject, e.g. the customer of a deletion.
     pub subject: String,
     attempts: i32,
+    /// When it fell due, on its account's clock: the time its work happened.
+    pub due_at: DateTime<Utc>,
+}
+
+impl Claimed {
+    /// When the row's work happens: when it fell due, or `now` if that is earlier (a run
+    /// that moved a clock across several due rows does each at its own time).
+    pub fn at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        self.due_at.min(now)
+    }
 }
 
 /// A table of due work. It has the queue columns: `pk`, `account`, `state` (`pending`, then
@@ -78,6 +111,20 @@ pub(crate) trait QueueTable {
     const SUBJECT: &'static str;
     /// When a pending row counts as outstanding (due, or being worked on), with `$1` = now.
     const OUTSTANDING: &'static str = "due_at <= $1";
+    /// Whether rows fall due on their account's clock ([`super::clocks`]).
+    const ACCOUNT_TIME: bool = true;
+}
+
+/// The condition, in a query on `table`, that a row's account is on real time: a run for
+/// every account takes only these rows of an account-time queue.
+fn on_real_time<W: QueueTable>(account: Option<&str>) -> String {
+    match (W::ACCOUNT_TIME, account) {
+        (true, None) => format!(
+            " AND NOT EXISTS (SELECT 1 FROM account_clocks k WHERE k.account = {}.account)",
+            W::TABLE
+        ),
+        _ => String::new(),
+    }
 }
 
 /// One kind of due work that is done inside the transaction that claims it.
@@ -85,6 +132,7 @@ pub(crate) trait Work: QueueTable {
     /// Does the work of one claimed row, inside the claiming transaction. The row is
     /// completed by the caller in the same transaction.
     fn perform(
+        store: &Store,
         tx: &mut Tx,
         row: &Claimed,
         now: DateTime<Utc>,
@@ -184,11 +232,12 @@ impl Store {
         let mut tx = self.begin().await?;
         let claim = tx.locking(
             &format!(
-                "SELECT pk, account, {} AS subject, attempts FROM {} \
-                 WHERE state = 'pending' AND due_at <= $1 AND ($2 IS NULL OR account = $2) \
+                "SELECT pk, account, {} AS subject, attempts, due_at FROM {} \
+                 WHERE state = 'pending' AND due_at <= $1 AND ($2 IS NULL OR account = $2){} \
                  ORDER BY due_at, pk LIMIT $3",
                 W::SUBJECT,
-                W::TABLE
+                W::TABLE,
+                on_real_time::<W>(account)
             ),
             RowLock::SkipLocked,
         );
@@ -210,7 +259,7 @@ impl Store {
             W::TABLE
         );
         for row in &claimed {
-            let performed = match W::perform(&mut tx, row, now).await {
+            let performed = match W::perform(self, &mut tx, row, now).await {
                 Ok(()) => on_tx!(&mut tx, |c| {
                     sqlx::query(&complete)
                         .bind(row.pk)
@@ -284,9 +333,10 @@ impl Store {
     ) -> StoreResult<i64> {
         let sql = format!(
             "SELECT COUNT(*) FROM {} WHERE state = 'pending' AND {} \
-             AND ($2 IS NULL OR account = $2)",
+             AND ($2 IS NULL OR account = $2){}",
             W::TABLE,
-            W::OUTSTANDING
+            W::OUTSTANDING,
+            on_real_time::<W>(account)
         );
         let count = on_reader!(self, |pool| {
             sqlx::query_scalar::<_, i64>(&sql)
@@ -298,18 +348,56 @@ impl Store {
         Ok(count)
     }
 
-    /// When the next pending row of `W`'s queue falls due, if any is pending.
-    pub(crate) async fn next_due_at<W: QueueTable>(&self) -> StoreResult<Option<DateTime<Utc>>> {
+    /// When the next pending row of `W`'s queue falls due (for one account, on its clock;
+    /// or for every account on real time), if any is pending.
+    pub(crate) async fn next_due_at<W: QueueTable>(
+        &self,
+        account: Option<&str>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
         let sql = format!(
-            "SELECT MIN(due_at) FROM {} WHERE state = 'pending'",
-            W::TABLE
+            "SELECT MIN(due_at) FROM {} WHERE state = 'pending' AND ($1 IS NULL OR account = $1){}",
+            W::TABLE,
+            on_real_time::<W>(account)
         );
         let due = on_reader!(self, |pool| {
             sqlx::query_scalar::<_, Option<DateTime<Utc>>>(&sql)
+                .bind(account)
                 .fetch_one(pool)
                 .await?
         });
         Ok(due)
+    }
+
+    /// The accounts with a moved, running clock that have pending rows in `W`'s queue: each
+    /// with its clock and when (on its clock) its next row falls due. Frozen clocks are left
+    /// out: only a move of the clock makes their rows due, and the move runs them.
+    async fn moved_due<W: QueueTable>(&self) -> StoreResult<Vec<MovedDue>> {
+        if !W::ACCOUNT_TIME {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT q.account, MIN(q.due_at) AS due_at, k.offset_micros FROM {} q \
+             JOIN account_clocks k ON k.account = q.account \
+             WHERE q.state = 'pending' AND k.frozen_at IS NULL \
+             GROUP BY q.account, k.offset_micros",
+            W::TABLE
+        );
+        let rows = on_reader!(self, |pool| {
+            sqlx::query_as::<_, MovedDueRow>(&sql)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|row| MovedDue {
+                account: row.account,
+                clock: super::AccountClock {
+                    offset: chrono::Duration::microseconds(row.offset_micros),
+                    frozen_at: None,
+                },
+                due_at: row.due_at,
+            })
+            .collect())
     }
 
     /// Runs up to `max` due rows of `queue` (see [`Store::run_due`]).
@@ -323,6 +411,10 @@ impl Store {
         match queue {
             Queue::Deletions => {
                 self.run_due::<super::deletion::Deletions>(now, account, max)
+                    .await
+            }
+            Queue::SubscriptionChanges => {
+                self.run_due::<super::subscriptions::Changes>(now, account, max)
                     .await
             }
             Queue::Webhooks => self.run_deliveries(now, account, max).await,
@@ -341,6 +433,10 @@ impl Store {
                 self.due_count::<super::deletion::Deletions>(now, account)
                     .await
             }
+            Queue::SubscriptionChanges => {
+                self.due_count::<super::subscriptions::Changes>(now, account)
+                    .await
+            }
             Queue::Webhooks => {
                 self.due_count::<super::webhooks::Deliveries>(now, account)
                     .await
@@ -348,13 +444,54 @@ impl Store {
         }
     }
 
-    /// When the next row of `queue` falls due.
-    pub async fn queue_next_due(&self, queue: Queue) -> StoreResult<Option<DateTime<Utc>>> {
+    /// When the next row of `queue` falls due: one account's, on its clock, or (`None`) the
+    /// next of every account on real time.
+    pub async fn queue_next_due(
+        &self,
+        queue: Queue,
+        account: Option<&str>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
         match queue {
-            Queue::Deletions => self.next_due_at::<super::deletion::Deletions>().await,
-            Queue::Webhooks => self.next_due_at::<super::webhooks::Deliveries>().await,
+            Queue::Deletions => {
+                self.next_due_at::<super::deletion::Deletions>(account)
+                    .await
+            }
+            Queue::SubscriptionChanges => {
+                self.next_due_at::<super::subscriptions::Changes>(account)
+                    .await
+            }
+            Queue::Webhooks => {
+                self.next_due_at::<super::webhooks::Deliveries>(account)
+                    .await
+            }
         }
     }
+
+    /// The moved, running account clocks with pending rows in `queue` (see
+    /// [`Store::moved_due`]); none for a queue on the real clock.
+    pub async fn moved_accounts_due(&self, queue: Queue) -> StoreResult<Vec<MovedDue>> {
+        match queue {
+            Queue::Deletions => self.moved_due::<super::deletion::Deletions>().await,
+            Queue::SubscriptionChanges => self.moved_due::<super::subscriptions::Changes>().await,
+            Queue::Webhooks => self.moved_due::<super::webhooks::Deliveries>().await,
+        }
+    }
+}
+
+/// An account with a moved clock and pending rows in an account-time queue.
+#[derive(Debug, Clone)]
+pub struct MovedDue {
+    pub account: String,
+    pub clock: super::AccountClock,
+    /// When its next row falls due, on its clock.
+    pub due_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MovedDueRow {
+    account: String,
+    due_at: DateTime<Utc>,
+    offset_micros: i64,
 }
 
 fn completed(row: Claimed) -> Ran {

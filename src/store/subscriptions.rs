@@ -1,5 +1,12 @@
-//! Subscriptions: create, read, list, cancel. orb-mock keeps no plan catalogue; a subscription
-//! remembers the plan id it was given.
+//! Subscriptions: create, read, list, cancel, and the queue of their starts and ends
+//! ([`Changes`]). orb-mock keeps no plan catalogue; a subscription remembers the plan id it was
+//! given.
+//!
+//! A subscription whose start date is ahead of its account's time is `upcoming`; one whose end
+//! date (or requested cancellation) is ahead ends later. Each such moment is a row of
+//! `subscription_changes`, due on the account's clock: when it falls due, the subscription
+//! becomes `active` (emitting `subscription.started`) or `ended` (`subscription.ended`). A
+//! cancellation replaces the pending end; a deletion's cascade cancels both.
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -9,6 +16,7 @@ use super::customers::{
     live_customer, lock_customer, refuse_if_deleting, refuse_taken_id, same_customer,
 };
 use super::model::{Customer, Metadata, Subscription, SubscriptionStatus};
+use super::queue::{Claimed, Queue, QueueTable, Work};
 use super::rows::{
     in_clause, page_of, CustomerRow, Page, PageRequest, SubscriptionRow, CUSTOMER_COLUMNS,
     SUBSCRIPTION_COLUMNS,
@@ -91,8 +99,7 @@ impl Store {
             )
             .await?;
         // One that starts now is active at once, and one whose end date has passed already
-        // ended; an upcoming one starts later (README, "Testing webhook handlers": orb-mock
-        // has no clock to start it yet).
+        // ended; an upcoming one starts when its start date comes ([`Changes`]).
         let mut kinds = Vec::new();
         if subscription.start_date <= now {
             kinds.push("subscription.started");
@@ -259,6 +266,30 @@ impl Store {
                 .await?
         });
         let subscription = row.into_domain()?;
+        // The pending end (and, once ended, the pending start) give way to this one.
+        let kinds: &[&str] = match subscription.status {
+            SubscriptionStatus::Ended => &["start", "end"],
+            _ => &["end"],
+        };
+        for change in kinds {
+            on_tx!(&mut tx, |c| {
+                sqlx::query(
+                    "UPDATE subscription_changes SET state = 'cancelled', completed_at = $4 \
+                     WHERE account = $1 AND subscription_id = $2 AND change = $3 \
+                     AND state = 'pending'",
+                )
+                .bind(account)
+                .bind(id)
+                .bind(*change)
+                .bind(now)
+                .execute(c)
+                .await?
+                .rows_affected()
+            });
+        }
+        if subscription.status != SubscriptionStatus::Ended {
+            queue_change(&mut tx, account, id, "end", end, now).await?;
+        }
         let event = if subscription.status == SubscriptionStatus::Ended {
             NewEvent::subscription("subscription.ended", &subscription, &customer)
         } else {
@@ -344,7 +375,101 @@ pub(crate) async fn insert_subscription(
             .fetch_one(c)
             .await?
     });
-    Ok((row.into_domain()?, customer))
+    let subscription = row.into_domain()?;
+    if subscription.status == SubscriptionStatus::Upcoming {
+        queue_change(tx, account, &id, "start", start, now).await?;
+    }
+    if let (Some(end), false) = (end_date, subscription.status == SubscriptionStatus::Ended) {
+        queue_change(tx, account, &id, "end", end, now).await?;
+    }
+    Ok((subscription, customer))
+}
+
+/// Queues a subscription's start or end, due at `due_at` on its account's clock.
+async fn queue_change(
+    tx: &mut Tx,
+    account: &str,
+    subscription_id: &str,
+    change: &str,
+    due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO subscription_changes (account, subscription_id, change, due_at, \
+             created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(account)
+        .bind(subscription_id)
+        .bind(change)
+        .bind(due_at)
+        .bind(now)
+        .execute(c)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}
+
+/// The queue of subscription starts and ends: its rows are `subscription_changes`, its work
+/// the change of status and its event. The subject is `start:<id>` or `end:<id>`.
+pub(crate) struct Changes;
+
+impl QueueTable for Changes {
+    const QUEUE: Queue = Queue::SubscriptionChanges;
+    const TABLE: &'static str = "subscription_changes";
+    const SUBJECT: &'static str = "change || ':' || subscription_id";
+}
+
+impl Work for Changes {
+    /// Starts or ends the subscription, at the time the change fell due, and emits its event.
+    /// One already in that state (or deleted) is left as it is, with no event.
+    async fn perform(
+        store: &Store,
+        tx: &mut Tx,
+        row: &Claimed,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let at = row.at(now);
+        let (change, id) = row
+            .subject
+            .split_once(':')
+            .ok_or_else(|| StoreError::Corrupt(format!("subscription change {}", row.subject)))?;
+        let (to, from, kind) = match change {
+            "start" => ("active", "status = 'upcoming'", "subscription.started"),
+            "end" => ("ended", "status <> 'ended'", "subscription.ended"),
+            other => return Err(StoreError::Corrupt(format!("subscription change {other}"))),
+        };
+        let sql = format!(
+            "UPDATE subscriptions SET status = $3 \
+             WHERE account = $1 AND id = $2 AND deleted_at IS NULL AND {from} \
+             RETURNING {SUBSCRIPTION_COLUMNS}"
+        );
+        let row_changed = on_tx!(&mut *tx, |c| {
+            sqlx::query_as::<_, SubscriptionRow>(&sql)
+                .bind(&row.account)
+                .bind(id)
+                .bind(to)
+                .fetch_optional(c)
+                .await?
+        });
+        let Some(changed) = row_changed else {
+            return Ok(());
+        };
+        let subscription = changed.into_domain()?;
+        let customer = lock_customer(
+            tx,
+            &row.account,
+            &CustomerRef::Id(subscription.customer_id.clone()),
+            RowLock::Share,
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found("Customer", &subscription.customer_id))?;
+        let event = NewEvent::subscription(kind, &subscription, &customer);
+        let queued = store.emit(tx, &row.account, event, at).await?;
+        store.queued_deliveries(queued);
+        Ok(())
+    }
 }
 
 /// Refuses terms that contradict the customer or the start date, naming the field: a currency

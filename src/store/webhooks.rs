@@ -298,9 +298,12 @@ pub(crate) struct Emission {
     pub kind: &'static str,
     pub subject: Json<Subject>,
     pub properties: Json<Properties>,
+    /// On the account's clock.
     pub created_at: DateTime<Utc>,
     /// Send to this endpoint only (a test event aimed at one).
     pub only_endpoint: Option<String>,
+    /// When its deliveries fall due: now, on the real clock, whatever the account's.
+    pub deliver_at: DateTime<Utc>,
 }
 
 impl Emission {
@@ -325,6 +328,7 @@ impl Emission {
             properties: Json(event.properties),
             created_at: now.trunc_subsecs(0),
             only_endpoint: only_endpoint.map(str::to_owned),
+            deliver_at: Utc::now().trunc_subsecs(6),
         }
     }
 
@@ -344,10 +348,10 @@ impl Emission {
 /// that writes an event, on its own ([`Store::emit`]) or riding in its change's
 /// ([`Tx::with_event`](super::backend::Tx::with_event)).
 pub(crate) fn event_insert(first: usize) -> String {
-    let p: Vec<String> = (first..first + 7).map(|n| format!("${n}")).collect();
+    let p: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
     format!(
         "INSERT INTO webhook_events (account, id, type, subject, properties, created_at, \
-         only_endpoint) VALUES ({})",
+         only_endpoint, deliver_at) VALUES ({})",
         p.join(", ")
     )
 }
@@ -363,6 +367,7 @@ macro_rules! bind_event {
             .bind(&$emission.properties)
             .bind($emission.created_at)
             .bind(&$emission.only_endpoint)
+            .bind($emission.deliver_at)
     };
 }
 pub(crate) use bind_event;
@@ -458,6 +463,8 @@ impl QueueTable for Deliveries {
     const QUEUE: Queue = Queue::Webhooks;
     const TABLE: &'static str = "webhook_deliveries";
     const SUBJECT: &'static str = "endpoint_id";
+    /// Deliveries are sent on the real clock, whatever the account's.
+    const ACCOUNT_TIME: bool = false;
     /// A leased row's `due_at` is its lease's end; until then it is in flight, and a drain
     /// (`POST /_mock/webhooks/flush`) waits for it.
     const OUTSTANDING: &'static str =
@@ -1089,6 +1096,35 @@ impl Store {
             .await?
         });
         page_of(rows, page, |row| row.pk, EventRow::into_domain)
+    }
+
+    /// The position of the account's newest event (0 when it has none), for
+    /// [`Store::events_after`].
+    pub async fn newest_event_mark(&self, account: &str) -> StoreResult<i64> {
+        let mark = on_reader!(self, |pool| {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT MAX(pk) FROM webhook_events WHERE account = $1",
+            )
+            .bind(account)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(mark.unwrap_or(0))
+    }
+
+    /// The account's events emitted after `mark` ([`Store::newest_event_mark`]), oldest first.
+    pub async fn events_after(&self, account: &str, mark: i64) -> StoreResult<Vec<Event>> {
+        let rows = on_reader!(self, |pool| {
+            sqlx::query_as::<_, EventRow>(&format!(
+                "SELECT {EVENT_COLUMNS} FROM webhook_events WHERE account = $1 AND pk > $2 \
+                 ORDER BY pk"
+            ))
+            .bind(account)
+            .bind(mark)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(EventRow::into_domain).collect()
     }
 
     /// Queues `event_id` again for every enabled endpoint that wants its type, with the same

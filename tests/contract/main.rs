@@ -12,6 +12,7 @@ mod invariants;
 mod socket;
 
 mod all_parameters;
+mod clock;
 mod control;
 mod customers;
 mod errors;

@@ -327,3 +327,55 @@ async fn a_client_that_writes_a_2_mib_body_before_reading_gets_the_413() {
     }
     served.stop().await;
 }
+
+on_both_persistent_stores!(the_worker_runs_due_work_of_a_moved_account_on_that_accounts_clock);
+/// The background worker, not only a move, runs an account's due work on its moved clock: a
+/// deletion and a subscription end fall due a second after a year-ahead "now", and happen
+/// without another move.
+async fn the_worker_runs_due_work_of_a_moved_account_on_that_accounts_clock(store: &Persistent) {
+    let served = Served::start(test_config(&store.url)).await;
+    let api = Client::socket(served.addr, "socket-moved-clock");
+    let moved = api
+        .call(
+            Method::POST,
+            "/_mock/clock",
+            Some(json!({"advance": "365d"})),
+        )
+        .await
+        .json();
+    let now = chrono::DateTime::parse_from_rfc3339(moved["now"].as_str().unwrap()).unwrap();
+    let settings = api
+        .call(
+            Method::PATCH,
+            "/_mock/settings",
+            Some(json!({"deletion_delay": "1s"})),
+        )
+        .await;
+    assert_eq!(settings.status, 200, "{}", settings.text());
+    let deleted = api.customer().await;
+    let kept = api.customer().await;
+    let end = (now + chrono::Duration::seconds(1)).to_rfc3339();
+    let subscription = api
+        .call(
+            Method::POST,
+            "/subscriptions",
+            Some(json!({"customer_id": kept, "plan_id": "p", "end_date": end})),
+        )
+        .await
+        .created();
+    api.delete_customer(&deleted).await;
+    let sub_path = format!("/subscriptions/{}", subscription["id"].as_str().unwrap());
+    let done = poll_until(Duration::from_secs(10), || async {
+        let customer = api
+            .call(Method::GET, &format!("/customers/{deleted}"), None)
+            .await;
+        let sub = api.call(Method::GET, &sub_path, None).await.json();
+        customer.status == 404 && sub["status"] == "ended"
+    })
+    .await;
+    assert!(
+        done,
+        "the worker ran the moved account's deletion and subscription end"
+    );
+    served.stop().await;
+}

@@ -193,7 +193,7 @@ pub async fn load(
         &state.store,
         account.as_str(),
         fixtures,
-        state.clock.now(),
+        state.now(&account).await?,
         None,
     )
     .await?

@@ -4,6 +4,7 @@
 //! paths. Every route but health takes the same bearer key as Orb's routes and acts on that
 //! account only (README, "Control surface").
 
+pub mod clock;
 pub mod faults;
 pub mod fixtures;
 pub mod journal;
@@ -104,6 +105,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/_mock/faults/{id}", delete(remove_fault))
         .merge(webhooks::router())
+        .merge(clock::router())
 }
 
 #[derive(Serialize)]
@@ -151,7 +153,8 @@ pub struct List<T> {
     pub data: Vec<T>,
 }
 
-/// `POST /_mock/reset`: the account starts over: no data, settings, faults, journal or keys.
+/// `POST /_mock/reset`: the account starts over: no data, settings, faults, journal or keys,
+/// and its clock back on real time.
 async fn reset(State(state): State<AppState>, account: Account) -> ApiResult<StatusCode> {
     state.store.reset_account(account.as_str()).await?;
     state.control.faults.clear(account.as_str());
@@ -284,7 +287,7 @@ async fn complete_deletions(
     Body(body): Body<CompleteDeletions>,
 ) -> ApiResult<Json<Completed>> {
     let customer_id = body.customer_id.as_deref();
-    let now = state.clock.now();
+    let now = state.now(&account).await?;
     let views = deletion_views(&state, &account).await?;
     if let Some(id) = customer_id {
         if !views.iter().any(|view| view.customer_id == id) {

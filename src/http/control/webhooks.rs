@@ -163,7 +163,7 @@ async fn test(
         .emit_test_event(
             account.as_str(),
             body.endpoint_id.as_deref(),
-            state.clock.now(),
+            state.now(&account).await?,
         )
         .await?;
     Ok((StatusCode::CREATED, Json(expanded(&event))))
@@ -185,7 +185,7 @@ async fn resend(
 ) -> ApiResult<Json<Resent>> {
     let (event, queued) = state
         .store
-        .resend_event(account.as_str(), &event_id, state.clock.now())
+        .resend_event(account.as_str(), &event_id, state.now(&account).await?)
         .await?;
     Ok(Json(Resent {
         event: expanded(&event),
