@@ -6,11 +6,14 @@
 //! 2. the account's rate limit (429 with `Retry-After`);
 //! 3. `Prefer: code=NNN` (that error, nothing changed; a success status only from `--spec`);
 //! 4. the account's fault rules (an error, a delay, or a dropped connection);
-//! 5. idempotency for a POST with a key (replay, 409, or run once);
-//! 6. the handler, within the request timeout;
-//! 7. the journal records the request and the status it got.
+//! 5. `Dry-Run: true` on a modelled route (README, "Dry runs"): refused with an
+//!    `Idempotency-Key`, else the handler runs as a dry run ([`crate::store::dry_run`]) and the
+//!    answer carries `Orb-Dry-Run: true`;
+//! 6. idempotency for a POST with a key (replay, 409, or run once);
+//! 7. the handler, within the request timeout;
+//! 8. the journal records the request and the status it got.
 //!
-//! `/_mock` routes and requests without a valid API key skip 2–7 (the handler answers 401).
+//! `/_mock` routes and requests without a valid API key skip 2–8 (the handler answers 401).
 //!
 //! Every request then gets one log line: method, path, status and time taken; for an error, its
 //! type and detail (INFO for a 4xx), and for a 5xx also the cause (WARN). Headers are never
@@ -32,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::{ApiError, ErrorBody, ErrorKind, Failure};
 use super::extract::Account;
+use super::orb_routes::is_modelled;
 use super::{idempotency, orb_path, AppState};
 use crate::http::control::faults::{self, Effect, Preferred, PreferredSuccess};
 use crate::http::control::journal::{recorded_headers, Entry, Source};
@@ -40,6 +44,9 @@ use crate::http::control::RateVerdict;
 pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// Who answered: `model` (orb-mock's handlers) or `spec` (the `--spec` document).
 pub const SOURCE: HeaderName = HeaderName::from_static("x-orb-mock-source");
+/// Orb's request header for a dry run, and the answer's header that says one ran.
+pub const DRY_RUN: HeaderName = HeaderName::from_static("dry-run");
+pub const ORB_DRY_RUN: HeaderName = HeaderName::from_static("orb-dry-run");
 const MAX_IDEMPOTENCY_KEY: usize = 64;
 
 /// Marks a response whose connection must be dropped instead of answered.
@@ -269,6 +276,26 @@ async fn answer(
         }
         None => {}
     }
+    let dry = match is_modelled(&parts.method, path) {
+        true => match dry_run_asked(&parts.headers) {
+            Ok(dry) => dry,
+            Err(error) => return error.into_response(),
+        },
+        // Orb ignores the header where it cannot dry-run, and so does orb-mock (`--spec`).
+        false => false,
+    };
+    if dry {
+        let request = Request::from_parts(parts, Body::from(body));
+        let mut response = within_timeout(
+            state,
+            crate::store::dry_run(async move { next.run(request).await }),
+        )
+        .await;
+        response
+            .headers_mut()
+            .insert(ORB_DRY_RUN, HeaderValue::from_static("true"));
+        return response;
+    }
     let key = parts
         .headers
         .get(IDEMPOTENCY_KEY)
@@ -297,6 +324,37 @@ async fn answer(
         }
     })
     .await
+}
+
+/// Whether the request asks for a dry run: `Dry-Run: true` (any case; `false` or no header:
+/// no). Another value, or a dry run with a non-empty `Idempotency-Key` (the Python SDK sends
+/// one on every write unless given `Idempotency-Key: ""`), is a validation error.
+fn dry_run_asked(headers: &axum::http::HeaderMap) -> Result<bool, ApiError> {
+    let Some(value) = headers.get(DRY_RUN) else {
+        return Ok(false);
+    };
+    let dry = match value.to_str().map(str::trim) {
+        Ok(text) if text.eq_ignore_ascii_case("true") => true,
+        Ok(text) if text.eq_ignore_ascii_case("false") => false,
+        _ => {
+            return Err(ApiError::invalid(
+                "Dry-Run",
+                format!("{value:?} is not true or false"),
+            ))
+        }
+    };
+    let keyed = headers
+        .get(IDEMPOTENCY_KEY)
+        .is_some_and(|key| !key.as_bytes().is_empty());
+    if dry && keyed {
+        return Err(ApiError::invalid(
+            "Idempotency-Key",
+            "a dry run (Dry-Run: true) cannot carry an idempotency key: it changes nothing to \
+             replay. Send it without one (the Python SDK adds one to every write: pass \
+             extra_headers={\"Idempotency-Key\": \"\"})",
+        ));
+    }
+    Ok(dry)
 }
 
 /// The handler's answer, or a transient 500 once the request timeout has passed.

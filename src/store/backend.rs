@@ -180,8 +180,14 @@ impl Tx {
     }
 
     /// Commits even for an abandoned request: for bookkeeping that must reflect what did
-    /// happen (an idempotency key's stored answer or its release).
+    /// happen (an idempotency key's stored answer or its release). A dry run ([`dry_run`])
+    /// commits nothing: the transaction rolls back, and the caller goes on as if it had
+    /// committed.
     pub(crate) async fn commit_regardless(self) -> StoreResult<()> {
+        if is_dry_run() {
+            self.rollback().await;
+            return Ok(());
+        }
         match self {
             Tx::Postgres(tx) => tx.commit().await?,
             Tx::Sqlite(tx) => tx.commit().await?,
@@ -281,6 +287,20 @@ impl StoreError {
 
 tokio::task_local! {
     static ABANDONED: CancellationToken;
+    static DRY_RUN: ();
+}
+
+/// Whether the request this task works for is a dry run ([`dry_run`]).
+pub(crate) fn is_dry_run() -> bool {
+    DRY_RUN.try_with(|_| ()).is_ok()
+}
+
+/// Runs `work` (a request's store calls) as a dry run (`Dry-Run: true`): processed as if real,
+/// with every check and every statement, but each transaction it commits rolls back instead,
+/// so that nothing changes and no event is emitted. The paths that commit several requests'
+/// writes together (group commit, SQLite's batched DELETE) are not taken.
+pub async fn dry_run<F: std::future::Future>(work: F) -> F::Output {
+    DRY_RUN.scope((), work).await
 }
 
 /// The abandonment token of the request this task works for, if it is one.

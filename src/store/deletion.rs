@@ -191,7 +191,7 @@ impl Store {
         now: DateTime<Utc>,
         delay: Duration,
     ) -> StoreResult<DeleteOutcome> {
-        if let Some(batches) = self.batches() {
+        if let Some(batches) = self.batches().filter(|_| !super::backend::is_dry_run()) {
             if let Some(due_at) = batches.delete(account, id, now, delay).await? {
                 return Ok(DeleteOutcome::Queued { due_at });
             }

@@ -29,7 +29,7 @@ mod rows;
 mod subscriptions;
 mod webhooks;
 
-pub use backend::{abandonable, Backend};
+pub use backend::{abandonable, dry_run, Backend};
 pub use clocks::{AccountClock, ClockMove, CLOCK_CHANNEL};
 pub use control::{AccountSettings, KeyClaim, IDEMPOTENCY_TTL};
 pub use customers::{CustomerFilter, CustomerPatch, NewCustomer};

@@ -704,7 +704,11 @@ impl Store {
             .await?;
         });
         // Marked once the transaction commits is what matters; marking now is harmless, since a
-        // rolled-back insert is redone by the next account read after `forget_configured`.
+        // rolled-back insert is redone by the next account read after `forget_configured`. A
+        // dry run's insert never commits: it leaves no mark.
+        if super::backend::is_dry_run() {
+            return Ok(());
+        }
         self.outbox
             .configured_in
             .lock()

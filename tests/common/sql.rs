@@ -273,3 +273,51 @@ pub async fn terminate_orb_mock_connections(admin_url: &str, database: &str) -> 
     .await
     .expect("pg_terminate_backend runs")
 }
+
+// The whole database.
+
+/// Every row of every table but the migrations' ledger, as text, table by table, in a stable
+/// order: two dumps are equal exactly when no row was added, removed or changed.
+pub async fn dump(url: &str) -> Vec<String> {
+    let mut connection = Direct::connect(url).await;
+    let mut rows = Vec::new();
+    match Kind::of(url) {
+        Kind::Postgres => {
+            let tables = connection
+                .strings(
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
+                       AND table_name <> '_sqlx_migrations' ORDER BY 1",
+                )
+                .await;
+            for table in tables {
+                let sql = format!("SELECT CAST(t AS text) FROM \"{table}\" t ORDER BY 1");
+                for row in connection.strings(&sql).await {
+                    rows.push(format!("{table}: {row}"));
+                }
+            }
+        }
+        Kind::Sqlite => {
+            let tables = connection
+                .strings(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' \
+                     AND name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations' ORDER BY 1",
+                )
+                .await;
+            for table in tables {
+                let columns = connection
+                    .strings(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                    .await;
+                let row: Vec<String> = columns.iter().map(|c| format!("quote(\"{c}\")")).collect();
+                let sql = format!(
+                    "SELECT {} FROM \"{table}\" ORDER BY 1",
+                    row.join(" || '|' || ")
+                );
+                for row in connection.strings(&sql).await {
+                    rows.push(format!("{table}: {row}"));
+                }
+            }
+        }
+    }
+    rows
+}
