@@ -21,7 +21,7 @@ use super::AppState;
 use crate::objects::{CustomerObject, DeletedCustomerObject, Page};
 use crate::store::model::{
     AccountingProvider, AccountingSync, Address, Customer, CustomerProfile, CustomerState,
-    PaymentSettings, TaxId, TaxSettings,
+    HierarchyChange, PaymentSettings, TaxId, TaxSettings,
 };
 use crate::store::{CustomerFilter, CustomerPatch, CustomerRef, DeleteOutcome, NewCustomer};
 
@@ -94,6 +94,40 @@ pub(crate) struct CreateCustomer {
     accounting_sync_configuration: Option<AccountingSyncInput>,
     tax_configuration: Option<TaxConfigurationInput>,
     payment_configuration: Option<PaymentConfigurationInput>,
+    hierarchy: Option<HierarchyInput>,
+}
+
+/// Orb's `CustomerHierarchyConfig`: a parent, or children to add (one level deep).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HierarchyInput {
+    /// `null` removes the parent (on an edit).
+    #[serde(default, deserialize_with = "super::extract::explicit_null")]
+    #[schema(value_type = Option<String>)]
+    parent_customer_id: Option<Option<String>>,
+    child_customer_ids: Option<Vec<String>>,
+}
+
+impl Problems {
+    /// A hierarchy input as the store takes it; each id must be a non-empty string.
+    fn hierarchy(&mut self, field: &str, value: Option<HierarchyInput>) -> Option<HierarchyChange> {
+        let value = value?;
+        let parent = match value.parent_customer_id {
+            Some(Some(id)) if id.trim().is_empty() => {
+                self.push(&format!("{field}.parent_customer_id"), "must not be empty");
+                None
+            }
+            other => other,
+        };
+        let children = value.child_customer_ids.unwrap_or_default();
+        if children.iter().any(|id| id.trim().is_empty()) {
+            self.push(
+                &format!("{field}.child_customer_ids"),
+                "must not contain an empty id",
+            );
+        }
+        Some(HierarchyChange { parent, children })
+    }
 }
 
 /// Orb's `PaymentConfiguration` as a request gives it.
@@ -463,8 +497,10 @@ impl CreateCustomer {
             ),
             tax: problems.tax("tax_configuration", self.tax_configuration),
             payment: problems.payment("payment_configuration", self.payment_configuration),
+            hierarchy: Default::default(),
         };
         Some(NewCustomer {
+            hierarchy: problems.hierarchy("hierarchy", self.hierarchy),
             profile,
             id: None,
             name: name?,
@@ -586,6 +622,9 @@ pub(crate) struct UpdateCustomer {
     #[serde(default, deserialize_with = "super::extract::explicit_null")]
     #[schema(value_type = Option<PaymentConfigurationInput>)]
     payment_configuration: Option<Option<PaymentConfigurationInput>>,
+    /// Sets the parent (`null`: removes it) and adds children; `"hierarchy": null` changes
+    /// nothing.
+    hierarchy: Option<HierarchyInput>,
 }
 
 async fn update(
@@ -657,8 +696,10 @@ async fn apply_update(
     let payment = body
         .payment_configuration
         .map(|value| problems.payment("payment_configuration", value));
+    let hierarchy = problems.hierarchy("hierarchy", body.hierarchy);
     let patch = problems.finish(|| {
         Some(CustomerPatch {
+            hierarchy,
             name,
             email,
             metadata,

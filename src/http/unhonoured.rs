@@ -22,10 +22,10 @@ pub struct Unhonoured {
     pub query: &'static [&'static str],
 }
 
-/// Customer properties orb-mock does not model yet: on create, and on both edits with
+/// Customer properties orb-mock does not model: none on create, and on both edits
 /// `default_payment_method_id` (orb-mock keeps no payment methods).
-const CUSTOMER_CREATE_BODY: &[&str] = &["hierarchy"];
-const CUSTOMER_EDIT_BODY: &[&str] = &["default_payment_method_id", "hierarchy"];
+const CUSTOMER_CREATE_BODY: &[&str] = &[];
+const CUSTOMER_EDIT_BODY: &[&str] = &["default_payment_method_id"];
 
 pub const UNHONOURED: &[Unhonoured] = &[
     Unhonoured {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{money, ts, AddressObject, CustomerMinifiedObject};
-use crate::store::model::{Customer, Metadata};
+use crate::store::model::{Customer, Hierarchy, Linked, Metadata};
 
 /// Orb's `Customer` schema. Fields orb-mock does not model take the values a freshly created
 /// Orb customer has (no payment provider, no addresses, no tax id, auto-collection on).
@@ -114,17 +114,29 @@ impl From<&Customer> for CustomerObject {
                 }
             }),
             email_delivery: customer.profile.email_delivery,
-            hierarchy: CustomerHierarchyObject::default(),
+            hierarchy: CustomerHierarchyObject::from(&customer.profile.hierarchy),
         }
     }
 }
 
-/// Orb's `CustomerHierarchy`. orb-mock has no parent/child customers, so it is always the
-/// empty hierarchy; both keys are required.
+/// Orb's `CustomerHierarchy`: the customer's parent, or its children; both keys are required.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct CustomerHierarchyObject {
     pub parent: Option<CustomerMinifiedObject>,
     pub children: Vec<CustomerMinifiedObject>,
+}
+
+impl From<&Hierarchy> for CustomerHierarchyObject {
+    fn from(hierarchy: &Hierarchy) -> Self {
+        let minified = |linked: &Linked| CustomerMinifiedObject {
+            id: linked.id.clone(),
+            external_customer_id: linked.external_customer_id.clone(),
+        };
+        CustomerHierarchyObject {
+            parent: hierarchy.parent.as_ref().map(minified),
+            children: hierarchy.children.iter().map(minified).collect(),
+        }
+    }
 }
 
 /// What GET and list show for a customer whose deletion has been accepted but whose cascade

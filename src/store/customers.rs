@@ -6,8 +6,8 @@ use sqlx::types::Json;
 
 use super::backend::{on_reader, on_tx, RowLock, Tx};
 use super::model::{
-    AccountingSync, Address, Customer, CustomerProfile, CustomerState, Metadata, PaymentSettings,
-    TaxId, TaxSettings,
+    AccountingSync, Address, Customer, CustomerProfile, CustomerState, HierarchyChange, Metadata,
+    PaymentSettings, TaxId, TaxSettings,
 };
 use super::rows::{page_of, CustomerRow, Page, PageRequest, CUSTOMER_COLUMNS};
 use super::webhooks::{bind_event, Emission, NewEvent};
@@ -25,6 +25,8 @@ pub struct NewCustomer {
     pub timezone: Option<String>,
     pub metadata: Metadata,
     pub profile: CustomerProfile,
+    /// Its parent or children ([`super::hierarchy`]); the profile's hierarchy is derived.
+    pub hierarchy: Option<HierarchyChange>,
 }
 
 /// An edit per Orb's rules: metadata merges (a `None` value removes the key).
@@ -53,6 +55,7 @@ pub struct CustomerPatch {
     pub accounting_sync: Option<Option<AccountingSync>>,
     pub tax: Option<Option<TaxSettings>>,
     pub payment: Option<Option<Vec<PaymentSettings>>>,
+    pub hierarchy: Option<HierarchyChange>,
 }
 
 /// Keyset filter for `GET /customers`, newest first.
@@ -158,7 +161,9 @@ impl Store {
 
     async fn write_customer(&self, write: CustomerWrite) -> StoreResult<Customer> {
         let account = write.account().to_owned();
-        let alone = super::backend::is_dry_run() || !self.reaches_configured_endpoint(&account);
+        let alone = super::backend::is_dry_run()
+            || write.touches_others()
+            || !self.reaches_configured_endpoint(&account);
         let batched = match alone {
             false => self.writes.write(write.clone()).await,
             true => None,
@@ -203,6 +208,17 @@ impl CustomerWrite {
         }
     }
 
+    /// Whether the write changes other customers' rows too (a hierarchy's links): it then
+    /// runs in a transaction of its own, never in a group, whose rows it could wait for.
+    fn touches_others(&self) -> bool {
+        match self {
+            CustomerWrite::Create { new, .. } => new.hierarchy.is_some(),
+            CustomerWrite::Edit { patch, .. } => {
+                patch.hierarchy.is_some() || patch.external_customer_id.is_some()
+            }
+        }
+    }
+
     fn now(&self) -> DateTime<Utc> {
         match self {
             CustomerWrite::Create { now, .. } | CustomerWrite::Edit { now, .. } => *now,
@@ -214,10 +230,15 @@ impl CustomerWrite {
     /// event, one hand-off) is atomic, so a taken unique key leaves no trace.
     pub(crate) async fn run(self, tx: &mut Tx) -> StoreResult<Customer> {
         match self {
-            CustomerWrite::Create { account, new, now } => {
+            CustomerWrite::Create {
+                account,
+                mut new,
+                now,
+            } => {
                 // The event's snapshot is the customer as it will be inserted; it is written
                 // by the insert's own statement (one round trip, not two, on this hot path).
                 let id = new.id.clone().unwrap_or_else(new_id);
+                let others = link_new(tx, &account, &id, &mut new, now).await?;
                 let customer = new_customer(&id, &new, now);
                 let emission = Emission::new(&account, NewEvent::customer_created(&customer), now);
                 let inserted =
@@ -226,6 +247,7 @@ impl CustomerWrite {
                     inserted, customer,
                     "the event's snapshot is the inserted row"
                 );
+                others.save(tx, &account).await?;
                 Ok(inserted)
             }
             CustomerWrite::Edit {
@@ -248,6 +270,10 @@ async fn edit_customer(
 ) -> StoreResult<Customer> {
     let mut customer = live_customer(tx, account, by, RowLock::Update).await?;
     let before = customer.clone();
+    let mut others = match &patch.hierarchy {
+        Some(change) => super::hierarchy::link(tx, account, &mut customer, change).await?,
+        None => Default::default(),
+    };
     if let Some(name) = patch.name {
         customer.name = name;
     }
@@ -314,6 +340,9 @@ async fn edit_customer(
     if customer == before {
         return Ok(customer);
     }
+    if customer.external_customer_id != before.external_customer_id {
+        super::hierarchy::rename(tx, account, &customer, &mut others).await?;
+    }
     let emission = Emission::new(account, NewEvent::customer_edited(&before, &customer), now);
     let sql = tx.with_event(
         "UPDATE customers SET name = $3, email = $4, metadata = $5, currency = $6, \
@@ -344,6 +373,7 @@ async fn edit_customer(
         ))),
         other => {
             other?;
+            others.save(tx, account).await?;
             Ok(customer)
         }
     }
@@ -374,8 +404,30 @@ pub(crate) async fn insert_customer(
     new: NewCustomer,
     now: DateTime<Utc>,
 ) -> StoreResult<Customer> {
+    let mut new = new;
     let id = new.id.clone().unwrap_or_else(new_id);
-    insert_customer_as(tx, account, &id, new, now, None).await
+    let others = link_new(tx, account, &id, &mut new, now).await?;
+    let inserted = insert_customer_as(tx, account, &id, new, now, None).await?;
+    others.save(tx, account).await?;
+    Ok(inserted)
+}
+
+/// Links a customer about to be inserted with id `id` as its `hierarchy` asks, setting its
+/// profile's hierarchy; returns the other customers to save once it is inserted.
+async fn link_new(
+    tx: &mut Tx,
+    account: &str,
+    id: &str,
+    new: &mut NewCustomer,
+    now: DateTime<Utc>,
+) -> StoreResult<super::hierarchy::Others> {
+    let Some(change) = new.hierarchy.take() else {
+        return Ok(Default::default());
+    };
+    let mut customer = new_customer(id, new, now);
+    let others = super::hierarchy::link(tx, account, &mut customer, &change).await?;
+    new.profile.hierarchy = customer.profile.hierarchy;
+    Ok(others)
 }
 
 /// The zone a customer has when created without one.

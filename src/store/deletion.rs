@@ -120,6 +120,7 @@ async fn cascade(
     customer_id: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    super::hierarchy::unlink(tx, account, customer_id).await?;
     on_tx!(tx, |c| {
         // The subscriptions' starts and ends that were still to come will not happen.
         sqlx::query(

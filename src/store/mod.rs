@@ -23,6 +23,7 @@ mod customers;
 mod deletion;
 mod fixtures;
 mod group;
+mod hierarchy;
 mod invoices;
 mod queue;
 mod rows;

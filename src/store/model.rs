@@ -110,6 +110,44 @@ pub struct CustomerProfile {
     pub tax: Option<TaxSettings>,
     /// `payment_configuration.payment_providers`; `None`: no payment configuration.
     pub payment: Option<Vec<PaymentSettings>>,
+    /// Its parent, or its children ([`super::hierarchy`]).
+    pub hierarchy: Hierarchy,
+}
+
+/// A customer's place in a hierarchy. Orb's are one level deep: a customer has a parent, or
+/// children, or neither. Each side keeps the other's id and external id, so that a read needs
+/// no other row; every change to a link writes both sides in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Hierarchy {
+    pub parent: Option<Linked>,
+    pub children: Vec<Linked>,
+}
+
+impl Hierarchy {
+    pub fn is_empty(&self) -> bool {
+        self.parent.is_none() && self.children.is_empty()
+    }
+
+    /// Every customer linked to this one.
+    pub fn linked(&self) -> impl Iterator<Item = &Linked> {
+        self.parent.iter().chain(&self.children)
+    }
+}
+
+/// Another customer in a hierarchy, as Orb's `CustomerMinified` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Linked {
+    pub id: String,
+    pub external_customer_id: Option<String>,
+}
+
+/// What a create or an edit asks of the customer's hierarchy (Orb's
+/// `CustomerHierarchyConfig`): a parent (`Some(None)` removes it), and children to add.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HierarchyChange {
+    pub parent: Option<Option<String>>,
+    pub children: Vec<String>,
 }
 
 impl Default for CustomerProfile {
@@ -128,6 +166,7 @@ impl Default for CustomerProfile {
             accounting_sync: None,
             tax: None,
             payment: None,
+            hierarchy: Hierarchy::default(),
         }
     }
 }

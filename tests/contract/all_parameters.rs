@@ -23,6 +23,10 @@ struct World {
     draft_invoice: String,
     issued_invoice: String,
     endpoint: String,
+    /// A customer with external id `ext-parent`, to be a parent.
+    parent: String,
+    /// A customer with nothing set, to be a child.
+    child: String,
 }
 
 /// Where a value is read back: the answer itself, or a later `GET` of this path (`{id}`: the
@@ -156,12 +160,24 @@ fn entries() -> Vec<Entry> {
             method: Method::POST,
             route: "/customers",
             path: |_| "/customers".to_owned(),
-            body: |_| customer_creation(),
-            reads: |_| {
+            body: |w| {
+                let mut body = customer_creation();
+                body["hierarchy"] = json!({"parent_customer_id": w.parent});
+                body
+            },
+            reads: |w| {
                 let mut reads = customer_reads(&customer_creation());
                 reads.extend(answer_and_get(
                     "/customers/{id}",
-                    [("/timezone", json!("Asia/Tokyo"))],
+                    [
+                        ("/timezone", json!("Asia/Tokyo")),
+                        ("/hierarchy/parent/id", json!(w.parent)),
+                        (
+                            "/hierarchy/parent/external_customer_id",
+                            json!("ext-parent"),
+                        ),
+                        ("/hierarchy/children", json!([])),
+                    ],
                 ));
                 reads
             },
@@ -170,16 +186,47 @@ fn entries() -> Vec<Entry> {
             method: Method::PUT,
             route: "/customers/{customer_id}",
             path: |w| format!("/customers/{}", w.plain),
-            body: |_| customer_edit("ext-edited", "GBP"),
-            reads: |_| customer_reads(&customer_edit("ext-edited", "GBP")),
+            body: |w| {
+                let mut body = customer_edit("ext-edited", "GBP");
+                body["hierarchy"] = json!({"child_customer_ids": [w.child]});
+                body
+            },
+            reads: |w| {
+                let mut reads = customer_reads(&customer_edit("ext-edited", "GBP"));
+                reads.extend(answer_and_get(
+                    "/customers/{id}",
+                    [
+                        ("/hierarchy/parent", Value::Null),
+                        ("/hierarchy/children/0/id", json!(w.child)),
+                    ],
+                ));
+                reads
+            },
         },
         Entry {
             method: Method::PUT,
             route: "/customers/external_customer_id/{external_customer_id}",
             path: |_| "/customers/external_customer_id/ext-all".to_owned(),
             // Set once: the values the customer already has are accepted as no-ops.
-            body: |_| customer_edit("ext-all", "EUR"),
-            reads: |_| customer_reads(&customer_edit("ext-all", "EUR")),
+            body: |w| {
+                let mut body = customer_edit("ext-all", "EUR");
+                body["hierarchy"] = json!({"parent_customer_id": w.parent});
+                body
+            },
+            reads: |w| {
+                let mut reads = customer_reads(&customer_edit("ext-all", "EUR"));
+                reads.extend(answer_and_get(
+                    "/customers/{id}",
+                    [
+                        ("/hierarchy/parent/id", json!(w.parent)),
+                        (
+                            "/hierarchy/parent/external_customer_id",
+                            json!("ext-parent"),
+                        ),
+                    ],
+                ));
+                reads
+            },
         },
         Entry {
             method: Method::POST,
@@ -422,6 +469,8 @@ async fn world(app: &TestApp) -> World {
         .await
         .created(),
     );
+    let parent = id_of(&app.customer(Some("ext-parent")).await);
+    let child = id_of(&app.customer(None).await);
     World {
         plain,
         euro,
@@ -429,6 +478,8 @@ async fn world(app: &TestApp) -> World {
         draft_invoice,
         issued_invoice,
         endpoint,
+        parent,
+        child,
     }
 }
 
@@ -484,6 +535,8 @@ fn every_honoured_body_property_is_sent_by_an_all_parameters_entry() {
         draft_invoice: "inv_d".into(),
         issued_invoice: "inv_i".into(),
         endpoint: "we".into(),
+        parent: "cus_parent".into(),
+        child: "cus_child".into(),
     };
     let mut sent: BTreeMap<(String, &str), BTreeSet<String>> = BTreeMap::new();
     for entry in entries() {

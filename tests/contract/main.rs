@@ -18,6 +18,7 @@ mod control;
 mod customers;
 mod errors;
 mod fidelity;
+mod hierarchy;
 mod idempotency;
 mod invoices;
 mod openapi;

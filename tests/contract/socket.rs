@@ -343,7 +343,7 @@ async fn the_worker_runs_due_work_of_a_moved_account_on_that_accounts_clock(stor
         )
         .await
         .json();
-    let now = chrono::DateTime::parse_from_rfc3339(moved["now"].as_str().unwrap()).unwrap();
+    let moved_now = chrono::DateTime::parse_from_rfc3339(moved["now"].as_str().unwrap()).unwrap();
     let settings = api
         .call(
             Method::PATCH,
@@ -354,7 +354,11 @@ async fn the_worker_runs_due_work_of_a_moved_account_on_that_accounts_clock(stor
     assert_eq!(settings.status, 200, "{}", settings.text());
     let deleted = api.customer().await;
     let kept = api.customer().await;
-    let end = (now + chrono::Duration::seconds(1)).to_rfc3339();
+    // A few seconds ahead of the account's time as it is now, however slow the machine.
+    let clock = api.call(Method::GET, "/_mock/clock", None).await.json();
+    let now = chrono::DateTime::parse_from_rfc3339(clock["now"].as_str().unwrap()).unwrap();
+    assert!(now >= moved_now, "the clock runs on from the move");
+    let end = (now + chrono::Duration::seconds(3)).to_rfc3339();
     let subscription = api
         .call(
             Method::POST,
@@ -365,7 +369,7 @@ async fn the_worker_runs_due_work_of_a_moved_account_on_that_accounts_clock(stor
         .created();
     api.delete_customer(&deleted).await;
     let sub_path = format!("/subscriptions/{}", subscription["id"].as_str().unwrap());
-    let done = poll_until(Duration::from_secs(10), || async {
+    let done = poll_until(Duration::from_secs(20), || async {
         let customer = api
             .call(Method::GET, &format!("/customers/{deleted}"), None)
             .await;

@@ -106,6 +106,8 @@ def assert_profile(customer: orb.types.Customer, city: str) -> None:
 
 def test_creating_a_customer_with_every_honoured_input_reads_each_back(client: orb.Orb) -> None:
     ext = unique("ext")
+    parent_ext = unique("parent")
+    parent = client.customers.create(name="Parent", email="parent@example.com", external_customer_id=parent_ext)
     created = client.customers.create(
         name="All Parameters",
         email="all@example.com",
@@ -113,9 +115,18 @@ def test_creating_a_customer_with_every_honoured_input_reads_each_back(client: o
         currency="JPY",
         timezone="Asia/Tokyo",
         metadata={"k": "v"},
+        hierarchy={"parent_customer_id": parent.id},
         **profile("Springfield"),
     )
+    children = client.customers.fetch(parent.id).hierarchy.children
+    assert [(c.id, c.external_customer_id) for c in children] == [(created.id, ext)]
     for customer in (created, client.customers.fetch(created.id)):
+        assert customer.hierarchy.parent is not None
+        assert (customer.hierarchy.parent.id, customer.hierarchy.parent.external_customer_id) == (
+            parent.id,
+            parent_ext,
+        )
+        assert customer.hierarchy.children == []
         assert customer.name == "All Parameters"
         assert customer.email == "all@example.com"
         assert customer.external_customer_id == ext
@@ -127,6 +138,7 @@ def test_creating_a_customer_with_every_honoured_input_reads_each_back(client: o
 
 def test_editing_a_customer_by_id_and_by_external_id_with_every_honoured_input(client: orb.Orb) -> None:
     customer = client.customers.create(name="Plain", email="plain@example.com")
+    child = client.customers.create(name="Child", email="child@example.com")
     ext = unique("ext")
     edited = client.customers.update(
         customer.id,
@@ -135,9 +147,14 @@ def test_editing_a_customer_by_id_and_by_external_id_with_every_honoured_input(c
         external_customer_id=ext,
         currency="GBP",
         metadata={"tier": "gold"},
+        hierarchy={"child_customer_ids": [child.id]},
         **profile("Chicago"),
     )
+    parent_of_child = client.customers.fetch(child.id).hierarchy.parent
+    assert parent_of_child is not None
+    assert (parent_of_child.id, parent_of_child.external_customer_id) == (customer.id, ext)
     for read in (edited, client.customers.fetch(customer.id)):
+        assert [c.id for c in read.hierarchy.children] == [child.id]
         assert (read.name, read.email) == ("Renamed", "renamed@example.com")
         assert (read.external_customer_id, read.currency) == (ext, "GBP")
         assert read.metadata == {"tier": "gold"}
@@ -149,6 +166,7 @@ def test_editing_a_customer_by_id_and_by_external_id_with_every_honoured_input(c
         external_customer_id=ext,
         currency="GBP",
         metadata={"tier": None, "seats": "5"},
+        hierarchy={"parent_customer_id": None},
         **profile("Peoria"),
     )
     for read in (again, client.customers.fetch_by_external_id(ext)):
