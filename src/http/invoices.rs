@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::extract::{page_body, parse_date, Account, Body, PathId, QueryParams, Resource};
 use super::validate::Problems;
 use super::AppState;
@@ -59,6 +59,10 @@ pub(crate) struct CreateInvoice {
     auto_collection: Option<bool>,
     #[schema(required = true, value_type = Vec<CreateLineItem>)]
     line_items: Option<Vec<CreateLineItem>>,
+    /// Orb's `Discount`: `percentage`, `amount`, `trial` or `tiered_percentage` (a `usage`
+    /// discount is refused: a one-off invoice has no usage).
+    #[schema(value_type = Option<Object>)]
+    discount: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -115,6 +119,7 @@ impl CreateInvoice {
             .enumerate()
             .map(|(i, line)| line_item(p, i, line))
             .collect();
+        let discount = super::discounts::discount(p, "discount", self.discount);
         (|| {
             let invoice_date = invoice_date?;
             Some(NewInvoice {
@@ -132,6 +137,7 @@ impl CreateInvoice {
                 will_auto_issue: self.will_auto_issue.unwrap_or(false),
                 line_items: line_items.into_iter().collect::<Option<Vec<_>>>()?,
                 auto_collection: self.auto_collection,
+                discount: discount?,
             })
         })()
     }
@@ -142,6 +148,20 @@ async fn create(
     account: Account,
     Body(body): Body<CreateInvoice>,
 ) -> ApiResult<Response> {
+    // A usage discount is a shape orb-mock does not emulate, not a malformed one.
+    if body
+        .discount
+        .as_ref()
+        .is_some_and(|discount| discount["discount_type"] == "usage")
+    {
+        return Err(ApiError::FeatureNotAvailable(
+            "orb-mock does not emulate a `usage` `discount` on `POST /invoices`: a one-off \
+             invoice has no usage to discount. Use a percentage, amount, trial or \
+             tiered_percentage discount, or see the README, \"What is emulated, and what is \
+             not\"."
+                .into(),
+        ));
+    }
     let mut problems = Problems::default();
     let new = body.validate(&mut problems);
     let new = problems.finish(|| new)?;

@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod customers;
+pub mod discounts;
 pub mod error;
 pub mod extract;
 pub mod front;

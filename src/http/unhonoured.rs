@@ -48,12 +48,6 @@ pub const UNHONOURED: &[Unhonoured] = &[
     },
     Unhonoured {
         method: Method::POST,
-        route: "/invoices",
-        body: &["discount"],
-        query: &[],
-    },
-    Unhonoured {
-        method: Method::POST,
         route: "/subscriptions",
         body: &[
             "add_adjustments",

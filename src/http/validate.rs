@@ -48,6 +48,11 @@ impl Problems {
         value
     }
 
+    /// How many problems were found so far (to tell whether a check added one).
+    pub fn len(&self) -> usize {
+        self.found.len()
+    }
+
     /// Whether nothing is wrong so far.
     pub fn is_empty(&self) -> bool {
         self.found.is_empty()

@@ -9,9 +9,9 @@ use utoipa::ToSchema;
 use super::{money, ts, unit_amount, AddressObject, CustomerMinifiedObject, Never};
 use crate::store::model::{Invoice, LineItem, Metadata};
 
-/// Orb's `Invoice` schema. orb-mock has no discounts, minimums, maximums, taxes, credits or
-/// payment attempts, so those keys are present but empty, and `subtotal`, `total` and
-/// `amount_due` are all the sum of the line amounts.
+/// Orb's `Invoice` schema. orb-mock has no minimums, maximums, taxes, credits or payment
+/// attempts, so those keys are present but empty: `subtotal` is the sum of the line amounts,
+/// and `total` and `amount_due` are that less the invoice's discount.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct InvoiceObject {
     pub id: String,
@@ -66,9 +66,12 @@ pub struct InvoiceObject {
     pub credit_notes: Vec<Never>,
     pub customer_balance_transactions: Vec<Never>,
     pub payment_attempts: Vec<Never>,
-    /// Deprecated in Orb but still required.
-    pub discount: Option<Never>,
-    pub discounts: Vec<Never>,
+    /// Deprecated in Orb but still required: the first of `discounts`.
+    #[schema(value_type = Option<super::discount::InvoiceLevelDiscountObject>)]
+    pub discount: Option<serde_json::Value>,
+    /// Orb's `InvoiceLevelDiscount`s: the discount the invoice was created with, if any.
+    #[schema(value_type = Vec<super::discount::InvoiceLevelDiscountObject>)]
+    pub discounts: Vec<serde_json::Value>,
     pub minimum: Option<Never>,
     pub minimum_amount: Option<String>,
     pub maximum: Option<Never>,
@@ -79,6 +82,12 @@ impl InvoiceObject {
     /// Builds the wire object for a stored invoice.
     pub fn new(invoice: &Invoice) -> Self {
         let subtotal = money(invoice.subtotal());
+        let total = money(invoice.total());
+        let discounts: Vec<serde_json::Value> = invoice
+            .discount
+            .iter()
+            .map(super::discount_object)
+            .collect();
         Self {
             id: invoice.id.clone(),
             invoice_number: invoice.invoice_number.clone(),
@@ -97,8 +106,8 @@ impl InvoiceObject {
             },
             status: invoice.status.as_str(),
             currency: invoice.currency.clone(),
-            total: subtotal.clone(),
-            amount_due: subtotal.clone(),
+            amount_due: total.clone(),
+            total,
             subtotal,
             line_items: invoice
                 .line_items
@@ -138,8 +147,8 @@ impl InvoiceObject {
             credit_notes: Vec::new(),
             customer_balance_transactions: Vec::new(),
             payment_attempts: Vec::new(),
-            discount: None,
-            discounts: Vec::new(),
+            discount: discounts.first().cloned(),
+            discounts,
             minimum: None,
             minimum_amount: None,
             maximum: None,
@@ -281,7 +290,7 @@ impl UnitPriceObject {
     /// the line's id: stable across reads and unique per line.
     pub fn new(line: &LineItem, invoice: &Invoice) -> Self {
         Self {
-            id: format!("price_{}", line.id),
+            id: line.price_id(),
             name: line.name.clone(),
             model_type: "unit",
             unit_config: UnitConfigObject {

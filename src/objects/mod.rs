@@ -8,6 +8,7 @@
 //! down. Handlers serialise these types and nothing else.
 
 mod customer;
+mod discount;
 mod event;
 mod invoice;
 mod page;
@@ -17,6 +18,7 @@ mod subscription;
 mod tests;
 
 pub use customer::{CustomerHierarchyObject, CustomerObject, DeletedCustomerObject};
+pub use discount::discount_object;
 pub use event::event_body;
 pub use invoice::{
     BillingCycleConfigurationObject, InvoiceAutoCollectionObject, InvoiceLineItemObject,

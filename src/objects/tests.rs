@@ -160,6 +160,7 @@ fn draft_invoice() -> Invoice {
         paid_at: None,
         voided_at: None,
         auto_collection: true,
+        discount: None,
     }
 }
 

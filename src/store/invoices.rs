@@ -49,6 +49,7 @@ pub struct NewInvoice {
     pub line_items: Vec<NewLineItem>,
     /// `None`: the customer's setting.
     pub auto_collection: Option<bool>,
+    pub discount: Option<super::model::InvoiceDiscount>,
 }
 
 /// The status changes Orb exposes as POST actions.
@@ -304,7 +305,14 @@ pub(crate) async fn insert_invoice(
             end_date: item.end_date,
         })
         .collect();
-    let amount_due: rust_decimal::Decimal = line_items.iter().map(LineItem::amount).sum();
+    let subtotal: rust_decimal::Decimal = line_items.iter().map(LineItem::amount).sum();
+    let amount_due = subtotal
+        - new
+            .discount
+            .as_ref()
+            .map_or(rust_decimal::Decimal::ZERO, |discount| {
+                discount.amount_off(&line_items, &new.currency)
+            });
     let line_items: Vec<StoredLineItem> = line_items.iter().map(StoredLineItem::from).collect();
     let status = new.status.unwrap_or(if new.will_auto_issue {
         InvoiceStatus::Issued
@@ -325,9 +333,9 @@ pub(crate) async fn insert_invoice(
         sqlx::query(
             "INSERT INTO invoices (account, id, customer_id, invoice_number, currency, status, \
              invoice_date, due_date, net_terms, memo, metadata, will_auto_issue, line_items, \
-             created_at, issued_at, paid_at, voided_at, amount_due, auto_collection) \
+             created_at, issued_at, paid_at, voided_at, amount_due, auto_collection, discount) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-                     CAST($18 AS NUMERIC), $19)",
+                     CAST($18 AS NUMERIC), $19, $20)",
         )
         .bind(account)
         .bind(&id)
@@ -351,6 +359,7 @@ pub(crate) async fn insert_invoice(
             new.auto_collection
                 .unwrap_or(customer.profile.auto_collection),
         )
+        .bind(new.discount.as_ref().map(Json))
         .execute(c)
         .await?
         .rows_affected()

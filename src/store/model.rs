@@ -228,6 +228,126 @@ impl LineItem {
     pub fn amount(&self) -> Decimal {
         (self.quantity * self.unit_amount).round_dp(2)
     }
+
+    /// The id of the price behind the line: the store keeps no prices, so it is derived from
+    /// the line's id, stable across reads and unique per line.
+    pub fn price_id(&self) -> String {
+        format!("price_{}", self.id)
+    }
+
+    /// Orb's `price_type` of a one-off line's price.
+    pub const PRICE_TYPE: &'static str = "fixed_price";
+}
+
+/// An invoice-level discount (Orb's `Discount` on `POST /invoices`), validated. It takes its
+/// share off the lines it applies to (all, unless `applies_to_price_ids` or `filters` narrow
+/// them), never more than they come to, rounded to the cent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceDiscount {
+    pub kind: DiscountKind,
+    pub applies_to_price_ids: Option<Vec<String>>,
+    pub filters: Option<Vec<PriceFilter>>,
+    pub reason: Option<String>,
+}
+
+/// The shapes of a discount an invoice can carry (Orb's `InvoiceLevelDiscount`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscountKind {
+    /// This fraction (0–1) of the lines it applies to.
+    Percentage(Decimal),
+    /// This amount, at most what the lines come to.
+    Amount(Decimal),
+    /// A trial: this amount, or this fraction, or (neither) all of it.
+    Trial {
+        amount: Option<Decimal>,
+        percentage: Option<Decimal>,
+    },
+    /// Progressive bands of the lines' total, each at its own fraction.
+    TieredPercentage(Vec<PercentageTier>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PercentageTier {
+    /// Exclusive.
+    pub lower_bound: Decimal,
+    /// Inclusive; `None` for the last, open-ended band.
+    pub upper_bound: Option<Decimal>,
+    pub percentage: Decimal,
+}
+
+/// Orb's `PriceFilter`: which lines' prices a discount applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceFilter {
+    /// `price_id`, `item_id`, `price_type`, `currency` or `pricing_unit_id`.
+    pub field: String,
+    /// `includes` or `excludes`.
+    pub operator: String,
+    pub values: Vec<String>,
+}
+
+impl InvoiceDiscount {
+    pub fn discount_type(&self) -> &'static str {
+        match self.kind {
+            DiscountKind::Percentage(_) => "percentage",
+            DiscountKind::Amount(_) => "amount",
+            DiscountKind::Trial { .. } => "trial",
+            DiscountKind::TieredPercentage(_) => "tiered_percentage",
+        }
+    }
+
+    fn applies_to(&self, line: &LineItem, currency: &str) -> bool {
+        let price_id = line.price_id();
+        if let Some(ids) = &self.applies_to_price_ids {
+            if !ids.contains(&price_id) {
+                return false;
+            }
+        }
+        self.filters.iter().flatten().all(|filter| {
+            let value = match filter.field.as_str() {
+                "price_id" => Some(price_id.as_str()),
+                "item_id" => Some(line.item_id.as_str()),
+                "price_type" => Some(LineItem::PRICE_TYPE),
+                "currency" => Some(currency),
+                // A one-off line's price has no pricing unit.
+                _ => None,
+            };
+            let matches = value.is_some_and(|value| filter.values.iter().any(|v| v == value));
+            matches == (filter.operator == "includes")
+        })
+    }
+
+    /// What the discount takes off an invoice of these lines in `currency`.
+    pub fn amount_off(&self, lines: &[LineItem], currency: &str) -> Decimal {
+        let eligible: Decimal = lines
+            .iter()
+            .filter(|line| self.applies_to(line, currency))
+            .map(LineItem::amount)
+            .sum();
+        let off = match &self.kind {
+            DiscountKind::Percentage(fraction) => eligible * fraction,
+            DiscountKind::Amount(amount) => *amount,
+            DiscountKind::Trial {
+                amount: Some(amount),
+                ..
+            } => *amount,
+            DiscountKind::Trial {
+                percentage: Some(fraction),
+                ..
+            } => eligible * fraction,
+            DiscountKind::Trial { .. } => eligible,
+            DiscountKind::TieredPercentage(tiers) => tiers
+                .iter()
+                .map(|tier| {
+                    let top = tier
+                        .upper_bound
+                        .map_or(eligible, |upper| upper.min(eligible));
+                    (top - tier.lower_bound).max(Decimal::ZERO) * tier.percentage
+                })
+                .sum(),
+        };
+        off.min(eligible).max(Decimal::ZERO).round_dp(2)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,6 +374,8 @@ pub struct Invoice {
     /// Whether it is auto-collected: the request's choice, else its customer's at creation.
     #[serde(default = "collected")]
     pub auto_collection: bool,
+    #[serde(default)]
+    pub discount: Option<InvoiceDiscount>,
 }
 
 /// An invoice's `auto_collection` when nothing says otherwise (events written before it).
@@ -262,10 +384,22 @@ fn collected() -> bool {
 }
 
 impl Invoice {
-    /// Sum of the line amounts; orb-mock has no discounts, minimums, maximums or taxes, so this
-    /// is also the total and the amount due.
+    /// Sum of the line amounts, before the discount.
     pub fn subtotal(&self) -> Decimal {
         self.line_items.iter().map(LineItem::amount).sum()
+    }
+
+    /// What the discount takes off (zero without one).
+    pub fn discount_amount(&self) -> Decimal {
+        self.discount.as_ref().map_or(Decimal::ZERO, |discount| {
+            discount.amount_off(&self.line_items, &self.currency)
+        })
+    }
+
+    /// The subtotal less the discount; orb-mock has no minimums, maximums, taxes or credits,
+    /// so this is also the amount due.
+    pub fn total(&self) -> Decimal {
+        self.subtotal() - self.discount_amount()
     }
 }
 

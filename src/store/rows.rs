@@ -61,7 +61,7 @@ impl CustomerRow {
 pub(crate) const INVOICE_COLUMNS: &str = "i.pk, i.id, i.customer_id, c.external_customer_id, \
      i.subscription_id, i.invoice_number, i.currency, i.status, i.invoice_date, i.due_date, \
      i.net_terms, i.memo, i.metadata, i.will_auto_issue, i.line_items, i.created_at, \
-     i.issued_at, i.paid_at, i.voided_at, i.auto_collection";
+     i.issued_at, i.paid_at, i.voided_at, i.auto_collection, i.discount";
 
 pub(crate) const INVOICE_FROM: &str =
     "invoices i JOIN customers c ON c.account = i.account AND c.id = i.customer_id";
@@ -88,6 +88,7 @@ pub(crate) struct InvoiceRow {
     pub paid_at: Option<DateTime<Utc>>,
     pub voided_at: Option<DateTime<Utc>>,
     pub auto_collection: Option<bool>,
+    pub discount: Option<Json<super::model::InvoiceDiscount>>,
 }
 
 /// A line item as stored inside its invoice's JSON column; amounts are decimal strings, never
@@ -156,6 +157,7 @@ impl InvoiceRow {
             paid_at: self.paid_at,
             voided_at: self.voided_at,
             auto_collection: self.auto_collection.unwrap_or(true),
+            discount: self.discount.map(|discount| discount.0),
         })
     }
 }

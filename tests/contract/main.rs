@@ -8,6 +8,7 @@ mod common;
 mod harness;
 
 mod deletion;
+mod discounts;
 mod dry_run;
 mod invariants;
 mod socket;

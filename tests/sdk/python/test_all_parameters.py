@@ -230,9 +230,15 @@ def test_creating_an_invoice_with_every_honoured_input_reads_each_back(client: o
         metadata={"k": "v"},
         will_auto_issue=True,
         auto_collection=False,
+        discount={"discount_type": "percentage", "percentage_discount": 0.2, "reason": "launch"},
         line_items=[seats(3, "5.00")],
     )
     for invoice in (created, client.invoices.fetch(created.id)):
+        assert (invoice.subtotal, invoice.total, invoice.amount_due) == ("15.00", "12.00", "12.00")
+        [discount] = invoice.discounts
+        assert discount.discount_type == "percentage"
+        assert discount.percentage_discount == 0.2
+        assert discount.reason == "launch"
         assert invoice.customer.id == customer.id
         assert invoice.customer.external_customer_id == ext
         assert invoice.currency == "EUR"
@@ -241,7 +247,6 @@ def test_creating_an_invoice_with_every_honoured_input_reads_each_back(client: o
         assert invoice.memo == "Hello"
         assert invoice.metadata == {"k": "v"}
         assert invoice.status == "issued"
-        assert invoice.total == "15.00"
         assert invoice.auto_collection.enabled is False
     by_terms = client.invoices.create(
         customer_id=customer.id,
