@@ -110,7 +110,9 @@ pub struct CustomerProfile {
     pub tax: Option<TaxSettings>,
     /// `payment_configuration.payment_providers`; `None`: no payment configuration.
     pub payment: Option<Vec<PaymentSettings>>,
-    /// Its parent, or its children ([`super::hierarchy`]).
+    /// Its parent, or its children ([`super::hierarchy`]); left out of the stored JSON when
+    /// empty, as it is for almost every customer.
+    #[serde(skip_serializing_if = "Hierarchy::is_empty")]
     pub hierarchy: Hierarchy,
 }
 

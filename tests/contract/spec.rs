@@ -650,3 +650,37 @@ async fn a_yaml_document_is_validated_and_answered(app: &TestApp) {
     assert_eq!(created["size"], "large");
     widgets.stop().await;
 }
+
+with_orb_spec!(a_spec_route_ignores_dry_run_and_a_modelled_one_honours_it);
+/// README, "Dry runs": where orb-mock answers from Orb's document it cannot dry-run, so the
+/// header is ignored and `Orb-Dry-Run` is absent; a modelled route beside it dry-runs.
+async fn a_spec_route_ignores_dry_run_and_a_modelled_one_honours_it(app: &TestApp) {
+    let body = json!({"name": "Gold plan", "currency": "EUR", "prices": []});
+    let generated = app
+        .call_with(
+            axum::http::Method::POST,
+            "/plans",
+            &[("Dry-Run", "true")],
+            Some(body),
+        )
+        .await;
+    assert_eq!(
+        generated.status,
+        StatusCode::CREATED,
+        "{}",
+        generated.text()
+    );
+    assert_eq!(generated.header("orb-dry-run"), None);
+    assert_eq!(generated.header("x-orb-mock-source"), Some("spec"));
+    let modelled = app
+        .call_with(
+            axum::http::Method::POST,
+            "/customers",
+            &[("Dry-Run", "true")],
+            Some(json!({"name": "Dry", "email": "dry@example.com"})),
+        )
+        .await;
+    assert_eq!(modelled.status, StatusCode::CREATED);
+    assert_eq!(modelled.header("orb-dry-run"), Some("true"));
+    assert!(app.get("/customers").await.data().is_empty());
+}
