@@ -276,7 +276,9 @@ async fn answer(
         }
         None => {}
     }
-    let dry = match is_modelled(&parts.method, path) {
+    // Only a request with the header pays for the route look-up.
+    let asked = parts.headers.contains_key(DRY_RUN);
+    let dry = match asked && is_modelled(&parts.method, path) {
         true => match dry_run_asked(&parts.headers) {
             Ok(dry) => dry,
             Err(error) => return error.into_response(),
