@@ -50,6 +50,23 @@ async fn events_of(app: &TestApp, kind: &str) -> Vec<Value> {
         .data()
 }
 
+/// Creates a subscription of `customer_id` whose `date` (`start_date` or `end_date`) is `after`
+/// from now on the app's real clock.
+async fn subscription_with(
+    app: &TestApp,
+    customer_id: &str,
+    date: &str,
+    after: chrono::Duration,
+) -> Value {
+    let at = (app.clock.now() + after).to_rfc3339();
+    app.post(
+        "/subscriptions",
+        json!({"customer_id": customer_id, "plan_id": "plan_basic", date: at}),
+    )
+    .await
+    .created()
+}
+
 on_both_stores!(the_clock_reads_real_time_until_it_is_moved);
 async fn the_clock_reads_real_time_until_it_is_moved(app: &TestApp) {
     let clock = app.get("/_mock/clock").await.json();
@@ -126,14 +143,9 @@ async fn a_subscription_ends_when_the_clock_passes_its_end_date_and_emits_subscr
     app: &TestApp,
 ) {
     let customer = app.customer(None).await;
-    let end = (app.clock.now() + chrono::Duration::days(30)).to_rfc3339();
-    let subscription = app
-        .post(
-            "/subscriptions",
-            json!({"customer_id": customer["id"], "plan_id": "plan_basic", "end_date": end}),
-        )
-        .await
-        .created();
+    let customer_id = customer["id"].as_str().unwrap();
+    let subscription =
+        subscription_with(app, customer_id, "end_date", chrono::Duration::days(30)).await;
     assert_eq!(subscription["status"], "active");
     let id = subscription["id"].as_str().unwrap();
     let moved = move_clock(app, json!({"advance": "31d"})).await;
@@ -164,14 +176,9 @@ async fn a_subscription_ends_when_the_clock_passes_its_end_date_and_emits_subscr
 on_both_stores!(an_upcoming_subscription_starts_when_the_clock_passes_its_start_date);
 async fn an_upcoming_subscription_starts_when_the_clock_passes_its_start_date(app: &TestApp) {
     let customer = app.customer(None).await;
-    let start = (app.clock.now() + chrono::Duration::days(10)).to_rfc3339();
-    let subscription = app
-        .post(
-            "/subscriptions",
-            json!({"customer_id": customer["id"], "plan_id": "plan_basic", "start_date": start}),
-        )
-        .await
-        .created();
+    let customer_id = customer["id"].as_str().unwrap();
+    let subscription =
+        subscription_with(app, customer_id, "start_date", chrono::Duration::days(10)).await;
     assert_eq!(subscription["status"], "upcoming");
     assert!(events_of(app, "subscription.started").await.is_empty());
     let id = subscription["id"].as_str().unwrap();
@@ -214,14 +221,8 @@ on_both_stores!(a_deleted_customers_subscription_end_never_happens);
 async fn a_deleted_customers_subscription_end_never_happens(app: &TestApp) {
     let customer = app.customer(None).await;
     let id = customer["id"].as_str().unwrap();
-    let end = (app.clock.now() + DELAY * 2).to_rfc3339();
-    let subscription = app
-        .post(
-            "/subscriptions",
-            json!({"customer_id": id, "plan_id": "plan_basic", "end_date": end}),
-        )
-        .await
-        .created();
+    let twice_the_delay = chrono::Duration::from_std(DELAY * 2).unwrap();
+    let subscription = subscription_with(app, id, "end_date", twice_the_delay).await;
     app.delete_customer(id).await;
     let moved = move_clock(app, json!({"advance": "30d"})).await;
     assert_eq!(ids(&moved["ran"]["deletions_completed"]), [id]);
@@ -240,14 +241,8 @@ on_both_stores!(an_end_ahead_of_a_deletion_happens_first_within_one_move);
 async fn an_end_ahead_of_a_deletion_happens_first_within_one_move(app: &TestApp) {
     let customer = app.customer(None).await;
     let id = customer["id"].as_str().unwrap();
-    let end = (app.clock.now() + DELAY / 2).to_rfc3339();
-    let subscription = app
-        .post(
-            "/subscriptions",
-            json!({"customer_id": id, "plan_id": "plan_basic", "end_date": end}),
-        )
-        .await
-        .created();
+    let half_the_delay = chrono::Duration::from_std(DELAY / 2).unwrap();
+    let subscription = subscription_with(app, id, "end_date", half_the_delay).await;
     app.delete_customer(id).await;
     let moved = move_clock(app, json!({"advance": "2d"})).await;
     assert_eq!(
@@ -271,14 +266,7 @@ async fn a_cancellation_at_the_end_of_term_ends_the_subscription_when_the_clock_
 ) {
     let customer = app.customer(None).await;
     let id = customer["id"].as_str().unwrap();
-    let far = (app.clock.now() + chrono::Duration::days(300)).to_rfc3339();
-    let subscription = app
-        .post(
-            "/subscriptions",
-            json!({"customer_id": id, "plan_id": "plan_basic", "end_date": far}),
-        )
-        .await
-        .created();
+    let subscription = subscription_with(app, id, "end_date", chrono::Duration::days(300)).await;
     let sub_id = subscription["id"].as_str().unwrap();
     let cancelled = app
         .post(
